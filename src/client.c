@@ -1,0 +1,342 @@
+/*
+ * client.c: the body of echod-tcp and echod-udp.
+ *
+ * Input comes from -m, from a person at a terminal (the lab clients'
+ * prompt), or one message per line from a pipe.  Each message's reply is
+ * awaited, up to -w seconds, before the next is sent.  A server that
+ * closes after each reply (close_after_reply) is reconnected to, and a
+ * refused address gives way to the next one the name resolved to.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "util.h"
+
+#define CLIENT_DEFAULT_PORT "12000"
+#define CLIENT_DEFAULT_WAIT 2.0
+#define CLIENT_REPLY_MIN 65536 /* room for any datagram */
+#define CLIENT_PROMPT "Input lowercase sentence: "
+
+struct client {
+	const struct client_ops *ops;
+	const char *host;
+	const char *port;
+	int family;
+	double wait;		  /* seconds for a connect or a reply */
+	struct addrinfo *addrs;	  /* what host resolved to */
+	struct addrinfo *cur;	  /* the one in use */
+	int fd;
+	unsigned replies;	  /* received on this connection */
+	struct timespec deadline; /* of the exchange under way */
+	char *reply;
+	size_t replycap;
+};
+
+static void __attribute__((noreturn))
+usage(const struct client_ops *ops, FILE *out, int status)
+{
+	fprintf(out,
+	    "usage: %s [-4|-6] [-w seconds] [-m message] host [port]\n"
+	    "  -4, -6      use IPv4 or IPv6 only\n"
+	    "  -m message  send this one message and print the reply\n"
+	    "  -w seconds  how long to wait for a reply (default %g)\n"
+	    "  port        default %s\n"
+	    "Without -m, each line of input is one message.\n",
+	    ops->progname, CLIENT_DEFAULT_WAIT, CLIENT_DEFAULT_PORT);
+	exit(status);
+}
+
+int
+client_fd(const struct client *c)
+{
+	return c->fd;
+}
+
+static void
+client_start_deadline(struct client *c)
+{
+	double whole, frac = modf(c->wait, &whole);
+
+	clock_gettime(CLOCK_MONOTONIC, &c->deadline);
+	c->deadline.tv_sec += (time_t)whole;
+	c->deadline.tv_nsec += (long)(frac * 1e9);
+	if (c->deadline.tv_nsec >= 1000000000L) {
+		c->deadline.tv_sec++;
+		c->deadline.tv_nsec -= 1000000000L;
+	}
+}
+
+int
+client_wait(struct client *c, short events)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = events };
+	struct timespec now;
+	long long ms;
+	int n;
+
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (c->deadline.tv_sec - now.tv_sec) * 1000LL +
+		    (c->deadline.tv_nsec - now.tv_nsec) / 1000000L;
+		if (ms <= 0)
+			return CLIENT_TIMEOUT;
+		n = poll(&pfd, 1, ms > 60000 ? 60000 : (int)ms);
+		if (n > 0)
+			return CLIENT_OK; /* errors show in the next call */
+		if (n == -1 && errno != EINTR)
+			return CLIENT_ERROR;
+	}
+}
+
+/* Describe a failure with the server; errno holds CLIENT_ERROR's cause. */
+static void
+client_report(const struct client *c, int rc)
+{
+	const char *p = c->ops->progname;
+
+	switch (rc) {
+	case CLIENT_TIMEOUT:
+		fprintf(stderr, "%s: no reply from %s port %s within %g s\n", p,
+		    c->host, c->port, c->wait);
+		break;
+	case CLIENT_CLOSED:
+		fprintf(stderr, "%s: %s port %s closed the connection before "
+		    "the reply was complete\n", p, c->host, c->port);
+		break;
+	default:
+		fprintf(stderr, "%s: %s port %s: %s\n", p, c->host, c->port,
+		    strerror(errno));
+		break;
+	}
+}
+
+/* Connect to c->cur or, failing that, the addresses after it. */
+static int
+client_connect(struct client *c)
+{
+	int fd, err = 0, rc;
+	socklen_t len = sizeof(err);
+
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	c->replies = 0;
+	for (; c->cur != NULL; c->cur = c->cur->ai_next) {
+		fd = socket(c->cur->ai_family,
+		    c->cur->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    c->cur->ai_protocol);
+		if (fd == -1)
+			return CLIENT_ERROR;
+		c->fd = fd;
+		client_start_deadline(c);
+		if (connect(fd, c->cur->ai_addr, c->cur->ai_addrlen) == 0)
+			return CLIENT_OK;
+		if (errno == EINPROGRESS) {
+			if ((rc = client_wait(c, POLLOUT)) != CLIENT_OK) {
+				if (c->cur->ai_next == NULL)
+					return rc;
+			} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
+			    &len) == 0 && err == 0)
+				return CLIENT_OK;
+			else
+				errno = err;
+		}
+		if (c->cur->ai_next == NULL)
+			return CLIENT_ERROR;
+		close(fd);
+		c->fd = -1;
+	}
+	errno = EHOSTUNREACH;
+	return CLIENT_ERROR;
+}
+
+/*
+ * After rc, is it worth connecting again?  Yes when the server closed
+ * a connection that had answered (it closes after each reply), and when
+ * this address refused and the name has others.
+ */
+static bool
+client_should_retry(struct client *c, int rc)
+{
+	if (c->ops->socktype == SOCK_STREAM && c->replies > 0 &&
+	    (rc == CLIENT_CLOSED ||
+		(rc == CLIENT_ERROR && (errno == EPIPE || errno == ECONNRESET))))
+		return true;
+	if (rc == CLIENT_ERROR && errno == ECONNREFUSED && c->replies == 0 &&
+	    c->cur->ai_next != NULL) {
+		c->cur = c->cur->ai_next;
+		return true;
+	}
+	return false;
+}
+
+/* Send one message and get its reply into c->reply. */
+static int
+client_exchange(struct client *c, const char *msg, size_t len, size_t *rlen)
+{
+	size_t need = len > CLIENT_REPLY_MIN ? len : CLIENT_REPLY_MIN;
+	bool reconnected = false;
+	char *p;
+	int rc;
+
+	if (need > c->replycap) {
+		if ((p = realloc(c->reply, need)) == NULL)
+			return CLIENT_ERROR;
+		c->reply = p;
+		c->replycap = need;
+	}
+	for (;;) {
+		*rlen = 0;
+		client_start_deadline(c);
+		rc = c->ops->exchange(c, msg, len, c->reply, c->replycap, rlen);
+		if (rc == CLIENT_OK) {
+			c->replies++;
+			return rc;
+		}
+		if (*rlen > 0 || !client_should_retry(c, rc))
+			return rc;
+		/* Only addresses not yet tried, or one fresh connection. */
+		if (c->replies > 0) {
+			if (reconnected)
+				return rc;
+			reconnected = true;
+		}
+		if ((rc = client_connect(c)) != CLIENT_OK)
+			return rc;
+	}
+}
+
+/* Print a reply as interactive users or scripts expect it. */
+static void
+client_print(const char *reply, size_t len, bool interactive)
+{
+	if (interactive)
+		fputs("Returned from server: ", stdout);
+	fwrite(reply, 1, len, stdout);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* One message per line of standard input, prompting at a terminal. */
+static int
+client_lines(struct client *c, bool interactive)
+{
+	char *line = NULL, addr[ECHOD_ADDRSTRLEN];
+	size_t cap = 0, rlen;
+	ssize_t n;
+	int rc = CLIENT_OK;
+
+	if (interactive)
+		printf("Sending to %s port %s (%s)\n", c->host, c->port,
+		    addr_format(c->cur->ai_addr, addr, sizeof(addr)));
+	for (;;) {
+		if (interactive) {
+			fputs(CLIENT_PROMPT, stdout);
+			fflush(stdout);
+		}
+		if ((n = getline(&line, &cap, stdin)) == -1)
+			break;
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if ((rc = client_exchange(c, line, n, &rlen)) != CLIENT_OK) {
+			client_report(c, rc);
+			break;
+		}
+		client_print(c->reply, rlen, interactive);
+	}
+	if (interactive && rc == CLIENT_OK)
+		putchar('\n');
+	free(line);
+	return rc == CLIENT_OK ? 0 : 1;
+}
+
+int
+client_main(int argc, char *argv[], const struct client_ops *ops)
+{
+	struct client c = {
+		.ops = ops,
+		.port = CLIENT_DEFAULT_PORT,
+		.family = AF_UNSPEC,
+		.wait = CLIENT_DEFAULT_WAIT,
+		.fd = -1,
+	};
+	struct addrinfo hints;
+	const char *message = NULL;
+	char *end;
+	size_t rlen;
+	int ch, rc, status;
+
+	while ((ch = getopt(argc, argv, "46hm:w:")) != -1) {
+		switch (ch) {
+		case '4':
+			c.family = AF_INET;
+			break;
+		case '6':
+			c.family = AF_INET6;
+			break;
+		case 'h':
+			usage(ops, stdout, 0);
+		case 'm':
+			message = optarg;
+			break;
+		case 'w':
+			c.wait = strtod(optarg, &end);
+			if (*optarg == '\0' || *end != '\0' || !(c.wait > 0) ||
+			    c.wait > 86400) {
+				fprintf(stderr, "%s: -w: not a number of seconds "
+				    "between 0 and 86400: %s\n", ops->progname,
+				    optarg);
+				exit(2);
+			}
+			break;
+		default:
+			usage(ops, stderr, 2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || argc > 2)
+		usage(ops, stderr, 2);
+	c.host = argv[0];
+	if (argc == 2)
+		c.port = argv[1];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = c.family;
+	hints.ai_socktype = ops->socktype;
+	if ((rc = getaddrinfo(c.host, c.port, &hints, &c.addrs)) != 0) {
+		fprintf(stderr, "%s: %s port %s: %s\n", ops->progname, c.host,
+		    c.port, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return 1;
+	}
+	c.cur = c.addrs;
+	/* Like the lab's client, connect before the first prompt. */
+	if ((rc = client_connect(&c)) != CLIENT_OK) {
+		client_report(&c, rc);
+		status = 1;
+	} else if (message != NULL) {
+		rc = client_exchange(&c, message, strlen(message), &rlen);
+		if (rc == CLIENT_OK)
+			client_print(c.reply, rlen, false);
+		else
+			client_report(&c, rc);
+		status = rc == CLIENT_OK ? 0 : 1;
+	} else
+		status = client_lines(&c, isatty(STDIN_FILENO));
+	if (c.fd != -1)
+		close(c.fd);
+	freeaddrinfo(c.addrs);
+	free(c.reply);
+	return status;
+}

@@ -1,0 +1,115 @@
+/*
+ * echod.c: the daemon's main: options, configuration, the loop, and
+ * teardown.  echod stays in the foreground; systemd supervises it.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+#ifndef ECHOD_CONFIG_PATH
+#define ECHOD_CONFIG_PATH "/etc/echod/echod.conf"
+#endif
+
+static void __attribute__((noreturn))
+usage(FILE *out, int status)
+{
+	fprintf(out,
+	    "usage: echod [-dhtVv] [-f file]\n"
+	    "  -d       log to standard error at debug level\n"
+	    "  -f file  configuration file (default %s)\n"
+	    "  -h       show this help\n"
+	    "  -t       check the configuration and exit\n"
+	    "  -V       show the version\n"
+	    "  -v       more verbose (twice: libevent's debug log too)\n",
+	    ECHOD_CONFIG_PATH);
+	exit(status);
+}
+
+/* Print each line of a config_load() error text, then free it. */
+static void
+report_config_errors(char *errors)
+{
+	char *line, *next;
+
+	for (line = errors; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		log_errorx("%s", line);
+	}
+	free(errors);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *path = ECHOD_CONFIG_PATH;
+	struct echod_config *conf;
+	struct echod_server *srv;
+	char *errors;
+	int ch, test = 0, verbose = 0, level = ECHOD_LOG_INFO;
+
+	while ((ch = getopt(argc, argv, "df:htVv")) != -1) {
+		switch (ch) {
+		case 'd':
+			level = ECHOD_LOG_DEBUG;
+			break;
+		case 'f':
+			path = optarg;
+			break;
+		case 'h':
+			usage(stdout, 0);
+		case 't':
+			test = 1;
+			break;
+		case 'V':
+			printf("echod %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'v':
+			verbose++;
+			level = ECHOD_LOG_DEBUG;
+			break;
+		default:
+			usage(stderr, 1);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, 1);
+	log_init("echod", level);
+	if (verbose > 1)
+		event_enable_debug_logging(EVENT_DBG_ALL);
+
+	if ((conf = config_load(path, &errors)) == NULL) {
+		report_config_errors(errors);
+		return 1;
+	}
+	if (test) {
+		fprintf(stderr, "configuration OK\n");
+		config_free(conf);
+		return 0;
+	}
+
+	/* A client that goes away mid-reply must cost one connection only. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((srv = server_new(conf)) == NULL)
+		fatalx("cannot set up the event loop");
+	if (server_open(srv) == -1) {
+		server_free(srv);
+		config_free(conf);
+		return 1;
+	}
+	log_info("echod %s ready", PACKAGE_VERSION);
+	if (server_run(srv) == -1)
+		log_warnx("the event loop failed");
+	server_free(srv);
+	config_free(conf);
+	log_info("stopped");
+	return 0;
+}

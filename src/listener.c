@@ -1,0 +1,143 @@
+/*
+ * listener.c: turns a configured listener into bound sockets.  Name
+ * resolution, socket options and bind live here; serving is left to the
+ * protocol's ops.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+
+/* A bound, non-blocking socket for one resolved address; -1 with err. */
+static int
+listener_bind(const struct echod_listener_config *lc, const struct addrinfo *ai,
+    char *err, size_t errlen, const char *name)
+{
+	int fd, on = 1, v6only = lc->ipv6_only;
+	const char *what;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    ai->ai_protocol);
+	if (fd == -1) {
+		what = "socket: ";
+		goto fail;
+	}
+	/* A restart must not fail on the last run's TIME_WAIT sockets. */
+	if (lc->protocol == ECHOD_PROTO_TCP &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1) {
+		what = "SO_REUSEADDR: ";
+		goto fail;
+	}
+	/* Set either way: the system default (bindv6only) varies. */
+	if (ai->ai_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+		sizeof(v6only)) == -1) {
+		what = "IPV6_V6ONLY: ";
+		goto fail;
+	}
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		what = "";
+		goto fail;
+	}
+	return fd;
+fail:
+	snprintf(err, errlen, "%s: %s%s", name, what, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+/* True if ai's address already appears earlier in the list from head. */
+static bool
+addrinfo_seen(const struct addrinfo *head, const struct addrinfo *ai)
+{
+	for (; head != ai; head = head->ai_next)
+		if (addr_equal(head->ai_addr, ai->ai_addr))
+			return true;
+	return false;
+}
+
+int
+listener_open(struct echod_server *srv, const struct echod_listener_config *lc,
+    char *err, size_t errlen)
+{
+	struct addrinfo hints, *res, *ai;
+	struct listener *l;
+	char name[ECHOD_ADDRSTRLEN + 8], port[8], addr[ECHOD_ADDRSTRLEN];
+	int rc, fd;
+
+	config_listener_name(lc, name, sizeof(name));
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype =
+	    lc->protocol == ECHOD_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%d", lc->port);
+	if ((rc = getaddrinfo(lc->address, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "%s: %s", name,
+		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (addrinfo_seen(res, ai))
+			continue;
+		if ((fd = listener_bind(lc, ai, err, errlen, name)) == -1)
+			break;
+		if ((l = calloc(1, sizeof(*l))) == NULL) {
+			snprintf(err, errlen, "%s: %s", name, strerror(errno));
+			close(fd);
+			break;
+		}
+		l->server = srv;
+		l->conf = lc;
+		l->fd = fd;
+		l->ops = lc->protocol == ECHOD_PROTO_UDP ? &listener_udp_ops :
+		    &listener_tcp_ops;
+		l->wildcard = addr_is_wildcard(ai->ai_addr);
+		LIST_INIT(&l->conns);
+		snprintf(l->name, sizeof(l->name), "%s %s",
+		    config_protocol_name(lc->protocol),
+		    addr_format(ai->ai_addr, addr, sizeof(addr)));
+		if (l->ops->start(l, err, errlen) == -1) {
+			close(l->fd);
+			free(l);
+			break;
+		}
+		TAILQ_INSERT_TAIL(&srv->listeners, l, entry);
+		log_info("listening on %s, transform %s%s", l->name,
+		    lc->transform->name,
+		    lc->close_after_reply ? ", close after reply" : "");
+	}
+	freeaddrinfo(res);
+	return ai == NULL ? 0 : -1;
+}
+
+void
+listener_free(struct listener *l)
+{
+	TAILQ_REMOVE(&l->server->listeners, l, entry);
+	l->ops->stop(l);
+	if (l->conf->protocol == ECHOD_PROTO_TCP)
+		log_info("closed %s: %llu connections, %llu reads, %llu bytes, "
+		    "%llu accept pauses", l->name,
+		    (unsigned long long)l->connections,
+		    (unsigned long long)l->messages,
+		    (unsigned long long)l->bytes,
+		    (unsigned long long)l->accept_pauses);
+	else
+		log_info("closed %s: %llu datagrams, %llu bytes, %llu dropped",
+		    l->name, (unsigned long long)l->messages,
+		    (unsigned long long)l->bytes,
+		    (unsigned long long)l->dropped);
+	free(l);
+}

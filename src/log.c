@@ -1,0 +1,135 @@
+/*
+ * log.c: the daemon's log, and the bridge that brings libevent's own
+ * warnings into it.  Each message is written with one write(2) so that
+ * lines from different threads never interleave.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+
+static const char *log_progname = "echod";
+static int log_level = ECHOD_LOG_INFO;
+
+static const char *const log_level_names[] = {
+	[ECHOD_LOG_ERROR] = "error: ",
+	[ECHOD_LOG_WARNING] = "warning: ",
+	[ECHOD_LOG_INFO] = "",
+	[ECHOD_LOG_DEBUG] = "debug: ",
+};
+
+/* Format one line and write it; errnum >= 0 appends its strerror. */
+static void
+log_vwrite(int level, int errnum, const char *fmt, va_list ap)
+{
+	char msg[1024], line[1280];
+	int n;
+
+	if (level > log_level)
+		return;
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = snprintf(line, sizeof(line), "%s: %s%s%s%s\n", log_progname,
+	    log_level_names[level], msg, errnum >= 0 ? ": " : "",
+	    errnum >= 0 ? strerror(errnum) : "");
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	(void)!write(STDERR_FILENO, line, n);
+}
+
+/* libevent's severities mapped onto ours. */
+static void
+log_libevent_cb(int severity, const char *msg)
+{
+	switch (severity) {
+	case EVENT_LOG_DEBUG:
+		log_debug("libevent: %s", msg);
+		break;
+	case EVENT_LOG_MSG:
+		log_info("libevent: %s", msg);
+		break;
+	default:
+		log_warnx("libevent: %s", msg);
+		break;
+	}
+}
+
+void
+log_init(const char *progname, int level)
+{
+	log_progname = progname;
+	log_level = level;
+	event_set_log_callback(log_libevent_cb);
+}
+
+int
+log_get_level(void)
+{
+	return log_level;
+}
+
+#define LOG_FORWARD(level, errnum)                                     \
+	do {                                                           \
+		va_list ap;                                            \
+		va_start(ap, fmt);                                     \
+		log_vwrite((level), (errnum), fmt, ap);                \
+		va_end(ap);                                            \
+	} while (0)
+
+void
+log_errorx(const char *fmt, ...)
+{
+	LOG_FORWARD(ECHOD_LOG_ERROR, -1);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	int saved = errno;
+
+	LOG_FORWARD(ECHOD_LOG_WARNING, saved);
+	errno = saved;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	LOG_FORWARD(ECHOD_LOG_WARNING, -1);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	LOG_FORWARD(ECHOD_LOG_INFO, -1);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	LOG_FORWARD(ECHOD_LOG_DEBUG, -1);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	int saved = errno;
+
+	LOG_FORWARD(ECHOD_LOG_ERROR, saved);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_FORWARD(ECHOD_LOG_ERROR, -1);
+	exit(1);
+}

@@ -1,0 +1,110 @@
+# lib.sh: what the integration tests share; each NNN-*.sh sources it.
+#
+# The tests run the real echod and clients on loopback, on ports picked
+# free at run time.  Every wait is bounded; nothing is timed.  The
+# environment (ECHOD, ECHOD_TCP, ECHOD_UDP, PROBE, SAMPLE_CONF) comes from
+# Makefile.am's AM_TESTS_ENVIRONMENT.
+set -u
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-test.XXXXXX")
+echod_pid=
+bg_pids=
+
+cleanup() {
+	for p in $echod_pid $bg_pids; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Fail the test, showing echod's log if there is one.
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -s "$tmp/echod.log" ]; then
+		echo "--- echod log:" >&2
+		tail -n 50 "$tmp/echod.log" >&2
+	fi
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+ok() {
+	echo "ok: $*"
+}
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() {
+	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
+	ok "$3"
+}
+
+# expect_match FILE PATTERN WHAT: a fixed string somewhere in FILE.
+expect_match() {
+	grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$3: no '$2' in output"; }
+	ok "$3"
+}
+
+free_port() {
+	"$PROBE" free-port || fail "no free port"
+}
+
+# write_conf FILE: the listeners read from standard input, one a line.
+write_conf() {
+	{ echo "listeners = ("; sed '$!s/$/,/'; echo ");"; } > "$1"
+}
+
+# wait_for COMMAND...: until it succeeds, at most 30 s.
+wait_for() {
+	i=0
+	until "$@"; do
+		i=$((i + 1))
+		[ "$i" -le 300 ] || return 1
+		sleep 0.1
+	done
+}
+
+# wait_exit PID: its exit status, or fail if it runs past 30 s.
+wait_exit() {
+	wait_for eval "! kill -0 $1 2>/dev/null" ||
+	    fail "process $1 still running after 30 s"
+	wait "$1"
+}
+
+echod_ready() {
+	kill -0 "$echod_pid" 2>/dev/null ||
+	    fail "echod exited during start-up"
+	grep -q ' ready$' "$tmp/echod.log"
+}
+
+# start_echod CONF [ARGS...]: run echod on CONF until it says it is ready.
+start_echod() {
+	conf=$1
+	shift
+	"$ECHOD" -d -f "$conf" "$@" > "$tmp/echod.log" 2>&1 &
+	echod_pid=$!
+	wait_for echod_ready || fail "echod not ready after 30 s"
+}
+
+# stop_echod [SIGNAL]: it must exit 0.
+stop_echod() {
+	kill "-${1:-TERM}" "$echod_pid"
+	wait_exit "$echod_pid"
+	status=$?
+	pid=$echod_pid
+	echod_pid=
+	[ "$status" -eq 0 ] || fail "echod ($pid) exited $status on SIG${1:-TERM}"
+	ok "echod exits 0 on SIG${1:-TERM}"
+}
+
+echod_alive() {
+	kill -0 "$echod_pid" 2>/dev/null || fail "echod died"
+}
+
+# upper and rot13 as tr does them: an oracle independent of echod's code.
+tr_upper() { LC_ALL=C tr 'a-z' 'A-Z'; }
+tr_rot13() { LC_ALL=C tr 'A-Za-z' 'N-ZA-Mn-za-m'; }

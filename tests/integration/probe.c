@@ -1,0 +1,379 @@
+/*
+ * probe.c: the integration tests' network tool, for what echod-tcp and
+ * echod-udp cannot do: binary payloads, many connections at once,
+ * half-close, resets, and a client that never reads.
+ *
+ *   probe free-port             a port free for TCP and UDP on loopback
+ *   probe ipv6                  exit 0 if ::1 can be bound
+ *   probe tcp [-c N] [-n] [-w S] HOST PORT
+ *       send standard input on N connections at once, shut each one's
+ *       write side (not with -n), read each to EOF; every reply must be
+ *       the same; print it.
+ *   probe reset HOST PORT       send standard input, then reset (RST)
+ *   probe udp [-w S] HOST PORT  standard input as one datagram; print
+ *                               the reply
+ *   probe flood HOST PORT BYTES send without reading until BYTES are sent
+ *       or nothing moves for a second; print the count, then hold the
+ *       connection until killed.
+ *   probe sink PORT             a server on 127.0.0.1 that never answers:
+ *       binds TCP (listening) and UDP, prints "ready", sleeps until killed.
+ *
+ * Every wait is bounded by -w seconds (default 30).  Exit 0 on success,
+ * 1 on failure (with a message), 2 on usage.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct buf {
+	unsigned char *data;
+	size_t len, cap;
+};
+
+static double timeout = 30;
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("probe: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2;
+		if ((b->data = realloc(b->data, b->cap)) == NULL)
+			die("out of memory");
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+static void
+read_stdin(struct buf *b)
+{
+	unsigned char chunk[65536];
+	ssize_t n;
+
+	while ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) > 0)
+		buf_append(b, chunk, n);
+	if (n == -1)
+		die("stdin: %s", strerror(errno));
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A connected (TCP) or connected datagram socket to host:port. */
+static int
+dial(const char *host, const char *port, int socktype)
+{
+	struct addrinfo hints = { .ai_socktype = socktype }, *res, *ai;
+	int fd = -1, rc;
+
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		die("%s: %s", host, gai_strerror(rc));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+		if (fd != -1 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		die("%s port %s: %s", host, port, strerror(errno));
+	return fd;
+}
+
+/* Can a socket of this type bind this loopback address and port? */
+static int
+bindable(int family, int type, int port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+	int fd, ok;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin->sin_port = htons(port);
+		len = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		sin6->sin6_port = htons(port);
+		len = sizeof(*sin6);
+	}
+	if ((fd = socket(family, type, 0)) == -1)
+		return 0;
+	ok = bind(fd, (struct sockaddr *)&ss, len) == 0;
+	close(fd);
+	return ok;
+}
+
+/* An ephemeral port that TCP and UDP, IPv4 and (if any) IPv6 all find
+ * free; the kernel picks the candidates. */
+static int
+cmd_free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int i, fd, port, v6 = bindable(AF_INET6, SOCK_STREAM, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < 100; i++) {
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+		    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+		    getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
+			die("free-port: %s", strerror(errno));
+		port = ntohs(sin.sin_port);
+		sin.sin_port = 0;
+		close(fd);
+		if (bindable(AF_INET, SOCK_STREAM, port) &&
+		    bindable(AF_INET, SOCK_DGRAM, port) &&
+		    (!v6 || (bindable(AF_INET6, SOCK_STREAM, port) &&
+				bindable(AF_INET6, SOCK_DGRAM, port)))) {
+			printf("%d\n", port);
+			return 0;
+		}
+	}
+	die("free-port: no free port in 100 tries");
+}
+
+struct tcp_conn {
+	int fd;
+	size_t sent;
+	int shut, eof;
+	struct buf reply;
+};
+
+static int
+cmd_tcp(const char *host, const char *port, int nconns, int halfclose)
+{
+	struct buf payload = { 0 };
+	struct tcp_conn *c;
+	struct pollfd *pfd;
+	unsigned char chunk[65536];
+	double deadline;
+	int i, left, n;
+	ssize_t r;
+
+	read_stdin(&payload);
+	if ((c = calloc(nconns, sizeof(*c))) == NULL ||
+	    (pfd = calloc(nconns, sizeof(*pfd))) == NULL)
+		die("out of memory");
+	/* Every connection is open before any byte is sent. */
+	for (i = 0; i < nconns; i++)
+		c[i].fd = dial(host, port, SOCK_STREAM);
+	deadline = now() + timeout;
+	for (left = nconns; left > 0;) {
+		for (i = 0; i < nconns; i++) {
+			pfd[i].fd = c[i].eof ? -1 : c[i].fd;
+			pfd[i].events = POLLIN;
+			if (c[i].sent < payload.len)
+				pfd[i].events |= POLLOUT;
+		}
+		if (now() > deadline)
+			die("timed out with %d of %d connections unfinished",
+			    left, nconns);
+		if ((n = poll(pfd, nconns, 1000)) == -1 && errno != EINTR)
+			die("poll: %s", strerror(errno));
+		for (i = 0; i < nconns && n > 0; i++) {
+			if (pfd[i].revents & POLLOUT) {
+				r = send(c[i].fd, payload.data + c[i].sent,
+				    payload.len - c[i].sent, MSG_NOSIGNAL);
+				if (r == -1)
+					die("send: %s", strerror(errno));
+				c[i].sent += r;
+			}
+			if (c[i].sent == payload.len && halfclose && !c[i].shut) {
+				shutdown(c[i].fd, SHUT_WR);
+				c[i].shut = 1;
+			}
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+				r = recv(c[i].fd, chunk, sizeof(chunk), 0);
+				if (r == -1)
+					die("recv: %s", strerror(errno));
+				if (r == 0) {
+					c[i].eof = 1;
+					left--;
+				}
+				buf_append(&c[i].reply, chunk, r);
+			}
+		}
+	}
+	for (i = 0; i < nconns; i++) {
+		if (c[i].reply.len != c[0].reply.len ||
+		    memcmp(c[i].reply.data, c[0].reply.data, c[0].reply.len))
+			die("connection %d's reply differs from connection 0's", i);
+		close(c[i].fd);
+	}
+	fwrite(c[0].reply.data, 1, c[0].reply.len, stdout);
+	return 0;
+}
+
+static int
+cmd_reset(const char *host, const char *port)
+{
+	struct linger lg = { 1, 0 };
+	struct buf payload = { 0 };
+	int fd = dial(host, port, SOCK_STREAM);
+
+	read_stdin(&payload);
+	if (send(fd, payload.data, payload.len, MSG_NOSIGNAL) == -1)
+		die("send: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	return 0;
+}
+
+static int
+cmd_udp(const char *host, const char *port)
+{
+	static unsigned char reply[65536];
+	struct buf payload = { 0 };
+	struct pollfd pfd;
+	ssize_t n;
+
+	read_stdin(&payload);
+	pfd.fd = dial(host, port, SOCK_DGRAM);
+	pfd.events = POLLIN;
+	if (send(pfd.fd, payload.data, payload.len, 0) == -1)
+		die("send: %s", strerror(errno));
+	if (poll(&pfd, 1, (int)(timeout * 1000)) != 1)
+		die("no reply within %g s", timeout);
+	if ((n = recv(pfd.fd, reply, sizeof(reply), 0)) == -1)
+		die("recv: %s", strerror(errno));
+	fwrite(reply, 1, n, stdout);
+	return 0;
+}
+
+static int
+cmd_flood(const char *host, const char *port, const char *bytes)
+{
+	static unsigned char chunk[65536];
+	unsigned long long total = strtoull(bytes, NULL, 10), sent = 0;
+	struct pollfd pfd = { .events = POLLOUT };
+	double deadline = now() + timeout;
+	ssize_t n;
+
+	pfd.fd = dial(host, port, SOCK_STREAM);
+	memset(chunk, 'a', sizeof(chunk));
+	while (sent < total && now() < deadline) {
+		if (poll(&pfd, 1, 1000) == 0)
+			break; /* nothing moved for a second: stalled */
+		n = send(pfd.fd, chunk, total - sent < sizeof(chunk) ?
+		    total - sent : sizeof(chunk), MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && errno != EAGAIN)
+			die("send: %s", strerror(errno));
+		if (n > 0)
+			sent += n;
+	}
+	printf("%llu\n", sent);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static int
+cmd_sink(const char *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int tcp, udp, on = 1;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(atoi(port));
+	if ((tcp = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    setsockopt(tcp, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(tcp, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(tcp, 16) == -1 ||
+	    (udp = socket(AF_INET, SOCK_DGRAM, 0)) == -1 ||
+	    bind(udp, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		die("sink: %s", strerror(errno));
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fputs("usage: probe free-port | ipv6 | tcp [-c N] [-n] [-w S] HOST "
+	      "PORT | reset HOST PORT | udp [-w S] HOST PORT | flood HOST "
+	      "PORT BYTES | sink PORT\n", stderr);
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *cmd;
+	int ch, nconns = 1, halfclose = 1;
+
+	if (argc < 2)
+		usage();
+	cmd = argv[1];
+	argc--;
+	argv++;
+	while ((ch = getopt(argc, argv, "c:nw:")) != -1) {
+		switch (ch) {
+		case 'c':
+			nconns = atoi(optarg);
+			break;
+		case 'n':
+			halfclose = 0;
+			break;
+		case 'w':
+			timeout = atof(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "free-port") == 0)
+		return cmd_free_port();
+	if (strcmp(cmd, "ipv6") == 0)
+		return bindable(AF_INET6, SOCK_STREAM, 0) ? 0 : 1;
+	if (strcmp(cmd, "tcp") == 0 && argc == 2 && nconns > 0)
+		return cmd_tcp(argv[0], argv[1], nconns, halfclose);
+	if (strcmp(cmd, "reset") == 0 && argc == 2)
+		return cmd_reset(argv[0], argv[1]);
+	if (strcmp(cmd, "udp") == 0 && argc == 2)
+		return cmd_udp(argv[0], argv[1]);
+	if (strcmp(cmd, "sink") == 0 && argc == 1)
+		return cmd_sink(argv[0]);
+	if (strcmp(cmd, "flood") == 0 && argc == 3)
+		return cmd_flood(argv[0], argv[1], argv[2]);
+	usage();
+}

@@ -1,0 +1,10 @@
+/* suites.h: one Check suite per module, run together by check_echod.c. */
+#ifndef ECHOD_TEST_SUITES_H
+#define ECHOD_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *config_suite(void);
+Suite *transform_suite(void);
+
+#endif
