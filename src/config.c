@@ -166,7 +166,7 @@ parse_option(struct config_parser *p, const config_setting_t *s,
     const struct config_option *opt, void *field)
 {
 	int type = config_setting_type(s);
-	long long v;
+	long long v = 0;
 	char *copy;
 
 	if (type == CONFIG_TYPE_INT64)

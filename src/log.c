@@ -25,7 +25,7 @@ static const char *const log_level_names[] = {
 };
 
 /* Format one line and write it; errnum >= 0 appends its strerror. */
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_vwrite(int level, int errnum, const char *fmt, va_list ap)
 {
 	char msg[1024], line[1280];

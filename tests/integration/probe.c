@@ -234,9 +234,15 @@ cmd_tcp(const char *host, const char *port, int nconns, int halfclose)
 		if (c[i].reply.len != c[0].reply.len ||
 		    memcmp(c[i].reply.data, c[0].reply.data, c[0].reply.len))
 			die("connection %d's reply differs from connection 0's", i);
-		close(c[i].fd);
 	}
 	fwrite(c[0].reply.data, 1, c[0].reply.len, stdout);
+	for (i = 0; i < nconns; i++) {
+		close(c[i].fd);
+		free(c[i].reply.data);
+	}
+	free(c);
+	free(pfd);
+	free(payload.data);
 	return 0;
 }
 
@@ -252,6 +258,7 @@ cmd_reset(const char *host, const char *port)
 		die("send: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
+	free(payload.data);
 	return 0;
 }
 
@@ -273,6 +280,8 @@ cmd_udp(const char *host, const char *port)
 	if ((n = recv(pfd.fd, reply, sizeof(reply), 0)) == -1)
 		die("recv: %s", strerror(errno));
 	fwrite(reply, 1, n, stdout);
+	close(pfd.fd);
+	free(payload.data);
 	return 0;
 }
 
