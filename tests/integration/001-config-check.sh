@@ -2,6 +2,7 @@
 # echod -t accepts the sample config and rejects bad ones with FILE:LINE
 # and the setting; at start-up a bad config stops echod before it opens
 # anything.  Also -V, -h and bad options.
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 "$ECHOD" -t -f "$SAMPLE_CONF" > "$tmp/out" 2>&1

@@ -1,5 +1,6 @@
 #!/bin/sh
 # TCP for each transform, with -m and with piped lines on one connection.
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 p=$(free_port)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # UDP for each transform; one reply per datagram, from the address the
 # client sent to; zero-length and maximum-size datagrams.
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 p=$(free_port)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # IPv6: listeners on ::1 and on ::, which serves IPv4 too unless
 # ipv6_only is set.
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 "$PROBE" ipv6 || skip "no IPv6 loopback (::1) on this machine"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # 200 clients at once, each answered correctly: 200 echod-tcp processes,
 # then 200 connections held open together by one probe.
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 p=$(free_port)

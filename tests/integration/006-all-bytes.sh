@@ -1,6 +1,7 @@
 #!/bin/sh
 # Every byte value, 0 to 255, through each transform over TCP and UDP;
 # the expected replies come from tr(1), not from echod's code.
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 i=0
@@ -10,7 +11,7 @@ while [ $i -lt 256 ]; do
 	i=$((i + 1))
 done > "$tmp/bytes"
 expect_eq "$(wc -c < "$tmp/bytes")" 256 "payload holds 256 bytes"
-for n in 1 2 3 4 5 6 7 8; do cat "$tmp/bytes"; done > "$tmp/bytes8"
+for _ in 1 2 3 4 5 6 7 8; do cat "$tmp/bytes"; done > "$tmp/bytes8"
 
 cat "$tmp/bytes" > "$tmp/want.echo"
 tr_upper < "$tmp/bytes" > "$tmp/want.upper"
@@ -34,7 +35,7 @@ for t in echo:1 upper:2 rot13:3; do
 	"$PROBE" tcp "$host" "$p" < "$tmp/bytes" > "$tmp/out" || fail "tcp $name"
 	cmp "$tmp/want.$name" "$tmp/out" || fail "tcp $name: bytes differ"
 	ok "tcp $name: all 256 byte values"
-	for n in 1 2 3 4 5 6 7 8; do cat "$tmp/want.$name"; done > "$tmp/want8"
+	for _ in 1 2 3 4 5 6 7 8; do cat "$tmp/want.$name"; done > "$tmp/want8"
 	"$PROBE" tcp "$host" "$p" < "$tmp/bytes8" > "$tmp/out" || fail "tcp $name x8"
 	cmp "$tmp/want8" "$tmp/out" || fail "tcp $name x8: bytes differ"
 	"$PROBE" udp "$host" "$p" < "$tmp/bytes" > "$tmp/out" || fail "udp $name"

@@ -2,6 +2,7 @@
 # A client that shuts down its write side still receives every byte:
 # echod finishes sending, then closes.  4 MiB is far more than socket
 # buffers hold, so echod's pause-and-resume on pending output is used.
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 p=$(free_port)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # close_after_reply: like the lab's TCP server, one reply, then echod
 # closes.  echod-tcp reconnects for its next line.
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 p=$(free_port)

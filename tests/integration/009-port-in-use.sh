@@ -2,6 +2,7 @@
 # A port already taken stops echod with the listener and the reason; the
 # echod that holds it is undisturbed.  A restart right after echod closed
 # connections itself (TIME_WAIT on its port) succeeds.
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 p=$(free_port)

@@ -2,6 +2,7 @@
 # The lab's own Python clients, as students run them: TCP connects, sends
 # one line without a newline, does one recv(1024) and closes; UDP does
 # sendto and one recvfrom(2048).  Both decode the reply as UTF-8.
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 command -v python3 > /dev/null 2>&1 || skip "python3 is not installed"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Clients that reset mid-stream or vanish without reading cost only their
 # own connection; SIGHUP does not stop echod; SIGINT and SIGTERM exit 0.
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 p=$(free_port)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The clients' errors and exit statuses: unknown host, refused, no reply
 # in time (1); usage (2).
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 p=$(free_port)

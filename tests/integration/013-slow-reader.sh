@@ -2,6 +2,7 @@
 # A client that sends without ever reading: echod stops reading from it
 # once its replies back up, so echod's memory stays bounded, and everyone
 # else is still served.
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 p=$(free_port)

@@ -2,6 +2,7 @@
 # Out of file descriptors, echod pauses accepting instead of spinning on
 # accept(2), and resumes as connections close: more clients than it has
 # descriptors for are all served, with a bounded number of warnings.
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 p=$(free_port)
@@ -9,6 +10,7 @@ write_conf "$tmp/echod.conf" <<CONF
 { protocol = "tcp"; address = "127.0.0.1"; port = $p; transform = "upper"; }
 CONF
 # About 15 descriptors are in use before the first client.
+# shellcheck disable=SC3045 # dash and bash both have ulimit -n
 (ulimit -n 32 && exec "$ECHOD" -d -f "$tmp/echod.conf") > "$tmp/echod.log" 2>&1 &
 echod_pid=$!
 wait_for echod_ready || fail "echod not ready"

@@ -2,6 +2,7 @@
 # At a terminal, the clients behave like the lab's: say where they send,
 # prompt, print "Returned from server: ...", prompt again until EOF.
 # script(1) gives them a pseudo-terminal.
+# shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
 command -v script > /dev/null 2>&1 || skip "script(1) is not installed"

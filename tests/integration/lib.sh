@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # lib.sh: what the integration tests share; each NNN-*.sh sources it.
 #
 # The tests run the real echod and clients on loopback, on ports picked
@@ -91,6 +92,7 @@ start_echod() {
 }
 
 # stop_echod [SIGNAL]: it must exit 0.
+# shellcheck disable=SC2120 # SIGNAL is optional
 stop_echod() {
 	kill "-${1:-TERM}" "$echod_pid"
 	wait_exit "$echod_pid"
@@ -106,5 +108,6 @@ echod_alive() {
 }
 
 # upper and rot13 as tr does them: an oracle independent of echod's code.
+# shellcheck disable=SC2018,SC2019 # ASCII letters only, on purpose
 tr_upper() { LC_ALL=C tr 'a-z' 'A-Z'; }
 tr_rot13() { LC_ALL=C tr 'A-Za-z' 'N-ZA-Mn-za-m'; }
