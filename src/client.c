@@ -186,7 +186,6 @@ static int
 client_exchange(struct client *c, const char *msg, size_t len, size_t *rlen)
 {
 	size_t need = len > CLIENT_REPLY_MIN ? len : CLIENT_REPLY_MIN;
-	bool reconnected = false;
 	char *p;
 	int rc;
 
@@ -204,14 +203,13 @@ client_exchange(struct client *c, const char *msg, size_t len, size_t *rlen)
 			c->replies++;
 			return rc;
 		}
+		/*
+		 * Bounded: a refusal moves on to an address not yet tried, and
+		 * a close is retried only on a connection that had answered,
+		 * which the fresh one has not.
+		 */
 		if (*rlen > 0 || !client_should_retry(c, rc))
 			return rc;
-		/* Only addresses not yet tried, or one fresh connection. */
-		if (c->replies > 0) {
-			if (reconnected)
-				return rc;
-			reconnected = true;
-		}
 		if ((rc = client_connect(c)) != CLIENT_OK)
 			return rc;
 	}
