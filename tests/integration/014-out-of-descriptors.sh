@@ -10,10 +10,7 @@ write_conf "$tmp/echod.conf" <<CONF
 { protocol = "tcp"; address = "127.0.0.1"; port = $p; transform = "upper"; }
 CONF
 # About 15 descriptors are in use before the first client.
-# shellcheck disable=SC3045 # dash and bash both have ulimit -n
-(ulimit -n 32 && exec "$ECHOD" -d -f "$tmp/echod.conf") > "$tmp/echod.log" 2>&1 &
-echod_pid=$!
-wait_for echod_ready || fail "echod not ready"
+start_echod "$tmp/echod.conf" 32
 
 printf 'more clients than descriptors' > "$tmp/msg"
 "$PROBE" tcp -c 100 -w 120 127.0.0.1 "$p" < "$tmp/msg" > "$tmp/out" ||

@@ -82,11 +82,15 @@ echod_ready() {
 	grep -q ' ready$' "$tmp/echod.log"
 }
 
-# start_echod CONF [ARGS...]: run echod on CONF until it says it is ready.
+# start_echod CONF [NOFILE]: run echod on CONF, with at most NOFILE file
+# descriptors if given, until it says it is ready.
 start_echod() {
-	conf=$1
-	shift
-	"$ECHOD" -d -f "$conf" "$@" > "$tmp/echod.log" 2>&1 &
+	# Emptied here, not by the child's redirection: that one runs after
+	# the fork, and until it does a restart would see the last "ready".
+	: > "$tmp/echod.log"
+	# shellcheck disable=SC3045 # dash and bash both have ulimit -n
+	(if [ -n "${2:-}" ]; then ulimit -n "$2" || exit 1; fi
+	    exec "$ECHOD" -d -f "$1") >> "$tmp/echod.log" 2>&1 &
 	echod_pid=$!
 	wait_for echod_ready || fail "echod not ready after 30 s"
 }
