@@ -4,13 +4,19 @@
 . "$TESTLIB"
 
 p=$(free_port)
+n=$(free_port)
 write_conf "$tmp/echod.conf" <<CONF
+{ protocol = "tcp"; address = "localhost"; port = $n; transform = "upper"; }
 { protocol = "tcp"; address = "127.0.0.1"; port = $p; transform = "echo"; }
 { protocol = "tcp"; address = "127.0.0.2"; port = $p; transform = "upper"; }
 { protocol = "tcp"; address = "127.0.0.3"; port = $p; transform = "rot13"; }
 CONF
 start_echod "$tmp/echod.conf"
 expect_match "$tmp/echod.log" "listening on tcp 127.0.0.2:$p, transform upper" "start-up logs each listener"
+
+# A host name: echod listens on each address it resolves to.
+expect_match "$tmp/echod.log" "listening on tcp 127.0.0.1:$n, transform upper" "host name listener resolved"
+expect_eq "$("$ECHOD_TCP" -4 -m 'by name' 127.0.0.1 "$n")" "BY NAME" "host name listener serves"
 
 expect_eq "$("$ECHOD_TCP" -m 'Hello, World!' 127.0.0.1 "$p")" "Hello, World!" "echo"
 expect_eq "$("$ECHOD_TCP" -m 'Hello, World!' 127.0.0.2 "$p")" "HELLO, WORLD!" "upper"
