@@ -121,40 +121,51 @@ client_report(const struct client *c, int rc)
 	}
 }
 
-/* Connect to c->cur or, failing that, the addresses after it. */
+/* One connect(2) of fd to ai within the deadline; errno says why not. */
+static int
+client_try_connect(struct client *c, int fd, const struct addrinfo *ai)
+{
+	socklen_t len;
+	int err, rc;
+
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return CLIENT_OK;
+	if (errno != EINPROGRESS)
+		return CLIENT_ERROR;
+	if ((rc = client_wait(c, POLLOUT)) != CLIENT_OK)
+		return rc;
+	len = sizeof(err);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		return CLIENT_ERROR;
+	if (err != 0) {
+		errno = err;
+		return CLIENT_ERROR;
+	}
+	return CLIENT_OK;
+}
+
+/* Connect to c->cur or, failing that, the addresses after it; a failure
+ * leaves c->cur on the last address, and the last one's result stands. */
 static int
 client_connect(struct client *c)
 {
-	int fd, err = 0, rc;
-	socklen_t len = sizeof(err);
+	int rc;
 
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
 	c->replies = 0;
 	for (; c->cur != NULL; c->cur = c->cur->ai_next) {
-		fd = socket(c->cur->ai_family,
+		c->fd = socket(c->cur->ai_family,
 		    c->cur->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    c->cur->ai_protocol);
-		if (fd == -1)
+		if (c->fd == -1)
 			return CLIENT_ERROR;
-		c->fd = fd;
 		client_start_deadline(c);
-		if (connect(fd, c->cur->ai_addr, c->cur->ai_addrlen) == 0)
-			return CLIENT_OK;
-		if (errno == EINPROGRESS) {
-			if ((rc = client_wait(c, POLLOUT)) != CLIENT_OK) {
-				if (c->cur->ai_next == NULL)
-					return rc;
-			} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
-			    &len) == 0 && err == 0)
-				return CLIENT_OK;
-			else
-				errno = err;
-		}
-		if (c->cur->ai_next == NULL)
-			return CLIENT_ERROR;
-		close(fd);
+		rc = client_try_connect(c, c->fd, c->cur);
+		if (rc == CLIENT_OK || c->cur->ai_next == NULL)
+			return rc;
+		close(c->fd);
 		c->fd = -1;
 	}
 	errno = EHOSTUNREACH;
