@@ -34,6 +34,9 @@ struct client {
 	const char *port;
 	int family;
 	double wait;		  /* seconds for a connect or a reply */
+	bool line;		  /* -l: each message ends in "\n" */
+	char *msg;		  /* -l: the message and its "\n" */
+	size_t msgcap;
 	struct addrinfo *addrs;	  /* what host resolved to */
 	struct addrinfo *cur;	  /* the one in use */
 	int fd;
@@ -47,8 +50,10 @@ static void __attribute__((noreturn))
 usage(const struct client_ops *ops, FILE *out, int status)
 {
 	fprintf(out,
-	    "usage: %s [-4|-6] [-w seconds] [-m message] host [port]\n"
+	    "usage: %s [-4|-6] [-l] [-w seconds] [-m message] host [port]\n"
 	    "  -4, -6      use IPv4 or IPv6 only\n"
+	    "  -l          end each message with a newline, for a tcp\n"
+	    "              listener with framing = \"line\"\n"
 	    "  -m message  send this one message and print the reply\n"
 	    "  -w seconds  how long to wait for a reply (default %g)\n"
 	    "  port        default %s\n"
@@ -192,14 +197,40 @@ client_should_retry(struct client *c, int rc)
 	return false;
 }
 
-/* Send one message and get its reply into c->reply. */
+/* -l: msg with its newline, in c->msg; NULL if out of memory. */
+static const char *
+client_line(struct client *c, const char *msg, size_t len)
+{
+	char *p;
+
+	if (len + 1 > c->msgcap) {
+		if ((p = realloc(c->msg, len + 1)) == NULL)
+			return NULL;
+		c->msg = p;
+		c->msgcap = len + 1;
+	}
+	memcpy(c->msg, msg, len);
+	c->msg[len] = '\n';
+	return c->msg;
+}
+
+/*
+ * Send one message and get its reply into c->reply.  With -l the
+ * message goes with a newline, and the reply's is not part of the reply.
+ */
 static int
 client_exchange(struct client *c, const char *msg, size_t len, size_t *rlen)
 {
-	size_t need = len > CLIENT_REPLY_MIN ? len : CLIENT_REPLY_MIN;
+	size_t need;
 	char *p;
 	int rc;
 
+	if (c->line) {
+		if ((msg = client_line(c, msg, len)) == NULL)
+			return CLIENT_ERROR;
+		len++;
+	}
+	need = len > CLIENT_REPLY_MIN ? len : CLIENT_REPLY_MIN;
 	if (need > c->replycap) {
 		if ((p = realloc(c->reply, need)) == NULL)
 			return CLIENT_ERROR;
@@ -212,6 +243,8 @@ client_exchange(struct client *c, const char *msg, size_t len, size_t *rlen)
 		rc = c->ops->exchange(c, msg, len, c->reply, c->replycap, rlen);
 		if (rc == CLIENT_OK) {
 			c->replies++;
+			if (c->line && *rlen > 0 && c->reply[*rlen - 1] == '\n')
+				(*rlen)--;
 			return rc;
 		}
 		/*
@@ -286,7 +319,7 @@ client_main(int argc, char *argv[], const struct client_ops *ops)
 	size_t rlen;
 	int ch, rc, status;
 
-	while ((ch = getopt(argc, argv, "46hm:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "46hlm:w:")) != -1) {
 		switch (ch) {
 		case '4':
 			c.family = AF_INET;
@@ -296,6 +329,14 @@ client_main(int argc, char *argv[], const struct client_ops *ops)
 			break;
 		case 'h':
 			usage(ops, stdout, 0);
+		case 'l':
+			if (ops->socktype != SOCK_STREAM) {
+				fprintf(stderr, "%s: -l: each datagram is one "
+				    "message already\n", ops->progname);
+				exit(2);
+			}
+			c.line = true;
+			break;
 		case 'm':
 			message = optarg;
 			break;
@@ -347,5 +388,6 @@ client_main(int argc, char *argv[], const struct client_ops *ops)
 		close(c.fd);
 	freeaddrinfo(c.addrs);
 	free(c.reply);
+	free(c.msg);
 	return status;
 }

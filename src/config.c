@@ -29,7 +29,8 @@
 
 struct config_parser {
 	const char *path;
-	FILE *errors;		/* one line per problem */
+	struct echod_config *conf; /* being filled */
+	FILE *errors;		   /* one line per problem */
 	int nerrors;
 };
 
@@ -37,11 +38,13 @@ struct config_parser {
  * A setting a group may hold.  The value is type-checked against type
  * and, for integers, min and max; then parse, if set, turns it into the
  * field at offset, else it is stored there as is (int, bool or a copied
- * string).
+ * string).  Settings are taken in the table's order, whatever the
+ * file's, so that modules are loaded before the listeners that name
+ * their transforms.
  */
 struct config_option {
 	const char *name;
-	int type; /* CONFIG_TYPE_INT, _BOOL, _STRING or _LIST */
+	int type; /* CONFIG_TYPE_INT, _BOOL, _STRING, _LIST; _NONE: parse checks */
 	size_t offset;
 	long long min, max;
 	int required;
@@ -51,10 +54,17 @@ struct config_option {
 
 static void parse_protocol(struct config_parser *, const config_setting_t *,
     void *);
+static void parse_port(struct config_parser *, const config_setting_t *,
+    void *);
+static void parse_framing(struct config_parser *, const config_setting_t *,
+    void *);
 static void parse_transform(struct config_parser *, const config_setting_t *,
+    void *);
+static void parse_modules(struct config_parser *, const config_setting_t *,
     void *);
 static void parse_listeners(struct config_parser *, const config_setting_t *,
     void *);
+
 
 #define LISTENER_FIELD(f) offsetof(struct echod_listener_config, f)
 
@@ -64,21 +74,39 @@ static const struct config_option listener_options[] = {
 	    .parse = parse_protocol },
 	{ .name = "address", .type = CONFIG_TYPE_STRING,
 	    .offset = LISTENER_FIELD(address) },
-	{ .name = "port", .type = CONFIG_TYPE_INT,
-	    .offset = LISTENER_FIELD(port), .min = 1, .max = 65535,
-	    .required = 1 },
-	{ .name = "transform", .type = CONFIG_TYPE_STRING,
+	{ .name = "port", .type = CONFIG_TYPE_NONE,
+	    .offset = LISTENER_FIELD(port_min), .required = 1,
+	    .parse = parse_port },
+	{ .name = "same_port", .type = CONFIG_TYPE_BOOL,
+	    .offset = LISTENER_FIELD(same_port) },
+	{ .name = "transform", .type = CONFIG_TYPE_NONE,
 	    .offset = LISTENER_FIELD(transform), .parse = parse_transform },
+	{ .name = "framing", .type = CONFIG_TYPE_STRING,
+	    .offset = LISTENER_FIELD(framing), .parse = parse_framing },
+	{ .name = "max_line", .type = CONFIG_TYPE_INT,
+	    .offset = LISTENER_FIELD(max_line), .min = 1,
+	    .max = ECHOD_MAX_LINE_LIMIT },
 	{ .name = "close_after_reply", .type = CONFIG_TYPE_BOOL,
 	    .offset = LISTENER_FIELD(close_after_reply) },
 	{ .name = "ipv6_only", .type = CONFIG_TYPE_BOOL,
 	    .offset = LISTENER_FIELD(ipv6_only) },
+	{ .name = "log_messages", .type = CONFIG_TYPE_BOOL,
+	    .offset = LISTENER_FIELD(log_messages) },
+	{ .name = "log_length", .type = CONFIG_TYPE_INT,
+	    .offset = LISTENER_FIELD(log_length), .min = 1,
+	    .max = ECHOD_LOG_LENGTH_LIMIT },
 	{ .name = NULL },
 };
 
+#define CONFIG_FIELD(f) offsetof(struct echod_config, f)
+
 static const struct config_option root_options[] = {
+	{ .name = "module_dir", .type = CONFIG_TYPE_STRING,
+	    .offset = CONFIG_FIELD(module_dir) },
+	{ .name = "modules", .type = CONFIG_TYPE_NONE,
+	    .offset = CONFIG_FIELD(transforms), .parse = parse_modules },
 	{ .name = "listeners", .type = CONFIG_TYPE_LIST,
-	    .offset = offsetof(struct echod_config, listeners), .required = 1,
+	    .offset = CONFIG_FIELD(listeners), .required = 1,
 	    .parse = parse_listeners },
 	{ .name = NULL },
 };
@@ -90,11 +118,25 @@ config_listener_defaults(struct echod_listener_config *lc)
 	memset(lc, 0, sizeof(*lc));
 	lc->protocol = ECHOD_PROTO_TCP;
 	lc->address = strdup("::");
-	lc->port = 0; /* required */
-	lc->transform = &transform_echo;
+	lc->port_min = lc->port_max = 0; /* required */
+	lc->same_port = false;
+	lc->transform = transform_chain_new(); /* empty: echo */
+	lc->framing = ECHOD_FRAMING_STREAM;
+	lc->max_line = 64 * 1024;
 	lc->close_after_reply = false;
 	lc->ipv6_only = false;
-	return lc->address == NULL ? -1 : 0;
+	lc->log_messages = false;
+	lc->log_length = 200;
+	return lc->address == NULL || lc->transform == NULL ? -1 : 0;
+}
+
+/* Every default of the file's top level, in one place. */
+static int
+config_defaults(struct echod_config *conf)
+{
+	conf->module_dir = strdup(ECHOD_MODULE_DIR);
+	conf->transforms = transform_registry_new();
+	return conf->module_dir == NULL || conf->transforms == NULL ? -1 : 0;
 }
 
 /* "listeners[1].port": where a setting sits in the file's tree. */
@@ -171,11 +213,11 @@ parse_option(struct config_parser *p, const config_setting_t *s,
 
 	if (type == CONFIG_TYPE_INT64)
 		type = CONFIG_TYPE_INT;
-	if (type != opt->type) {
+	if (opt->type != CONFIG_TYPE_NONE && type != opt->type) {
 		parser_error(p, s, "expected %s", type_expected(opt->type));
 		return;
 	}
-	if (type == CONFIG_TYPE_INT) {
+	if (opt->type == CONFIG_TYPE_INT) {
 		v = config_setting_get_int64(s);
 		if (v < opt->min || v > opt->max) {
 			parser_error(p, s, "%lld is out of range (%lld-%lld)", v,
@@ -209,7 +251,7 @@ parse_option(struct config_parser *p, const config_setting_t *s,
 	}
 }
 
-/* Fill base from group, following the table opts. */
+/* Fill base from group, following the table opts in its order. */
 static void
 parse_group(struct config_parser *p, const config_setting_t *group,
     const struct config_option *opts, void *base)
@@ -224,14 +266,14 @@ parse_group(struct config_parser *p, const config_setting_t *group,
 				break;
 		if (opt->name == NULL)
 			parser_error(p, s, "unknown setting");
-		else
-			parse_option(p, s, opt, (char *)base + opt->offset);
 	}
-	for (opt = opts; opt->name != NULL; opt++)
-		if (opt->required &&
-		    config_setting_get_member(group, opt->name) == NULL)
+	for (opt = opts; opt->name != NULL; opt++) {
+		if ((s = config_setting_get_member(group, opt->name)) != NULL)
+			parse_option(p, s, opt, (char *)base + opt->offset);
+		else if (opt->required)
 			parser_error(p, group, "missing required setting \"%s\"",
 			    opt->name);
+	}
 }
 
 static void
@@ -248,24 +290,211 @@ parse_protocol(struct config_parser *p, const config_setting_t *s,
 		parser_error(p, s, "\"%s\" is neither \"tcp\" nor \"udp\"", text);
 }
 
+/* A port number, from an integer or a string of digits; -1 if not. */
+static long
+port_number(const char *text, const char **end)
+{
+	char *e;
+	long v;
+
+	if (*text < '0' || *text > '9')
+		return -1;
+	v = strtol(text, &e, 10);
+	*end = e;
+	return v >= 1 && v <= 65535 && e - text <= 5 ? v : -1;
+}
+
+/* port = 12000, "12000" or "22400-22499". */
+static void
+parse_port(struct config_parser *p, const config_setting_t *s, void *field)
+{
+	struct echod_listener_config *lc =
+	    container_of(field, struct echod_listener_config, port_min);
+	const char *text, *end;
+	long long v;
+	long lo, hi;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v = config_setting_get_int64(s);
+		if (v < 1 || v > 65535) {
+			parser_error(p, s, "%lld is out of range (1-65535)", v);
+			return;
+		}
+		lc->port_min = lc->port_max = (int)v;
+		return;
+	case CONFIG_TYPE_STRING:
+		text = config_setting_get_string(s);
+		if ((lo = port_number(text, &end)) == -1)
+			break;
+		hi = lo;
+		if (*end == '-' && (hi = port_number(end + 1, &end)) == -1)
+			break;
+		if (*end != '\0' || hi < lo)
+			break;
+		lc->port_min = (int)lo;
+		lc->port_max = (int)hi;
+		return;
+	default:
+		parser_error(p, s, "expected a port number or a range in "
+		    "double quotes (\"22400-22499\")");
+		return;
+	}
+	parser_error(p, s, "\"%s\" is neither a port nor a range of ports "
+	    "(LOW-HIGH, 1-65535, LOW <= HIGH)", text);
+}
+
+static void
+parse_framing(struct config_parser *p, const config_setting_t *s,
+    void *field)
+{
+	const char *text = config_setting_get_string(s);
+
+	if (strcmp(text, "stream") == 0)
+		*(int *)field = ECHOD_FRAMING_STREAM;
+	else if (strcmp(text, "line") == 0)
+		*(int *)field = ECHOD_FRAMING_LINE;
+	else
+		parser_error(p, s, "\"%s\" is neither \"stream\" nor \"line\"",
+		    text);
+}
+
+/* One parameter of a transform group, in libconfig's terms. */
+static int
+transform_param(struct config_parser *p, const config_setting_t *s,
+    struct echod_param *param)
+{
+	param->name = config_setting_name(s);
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		param->type = ECHOD_PARAM_INT;
+		param->number = config_setting_get_int64(s);
+		return 0;
+	case CONFIG_TYPE_BOOL:
+		param->type = ECHOD_PARAM_BOOL;
+		param->number = config_setting_get_bool(s) != 0;
+		return 0;
+	case CONFIG_TYPE_STRING:
+		param->type = ECHOD_PARAM_STRING;
+		param->string = config_setting_get_string(s);
+		return 0;
+	default:
+		parser_error(p, s, "a parameter is an integer, true or false, "
+		    "or a string");
+		return -1;
+	}
+}
+
+/* Add one step, "name" or { name = "..."; params... }, to chain. */
+static void
+parse_transform_step(struct config_parser *p, const config_setting_t *s,
+    struct transform_chain *chain)
+{
+	const struct transform_entry *e;
+	const config_setting_t *m;
+	struct echod_param *params = NULL;
+	const char *name;
+	char known[256], err[256];
+	int i, n = 0;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		name = config_setting_get_string(s);
+	else if (config_setting_is_group(s)) {
+		if ((m = config_setting_get_member(s, "name")) == NULL ||
+		    config_setting_type(m) != CONFIG_TYPE_STRING) {
+			parser_error(p, s, "a transform with parameters needs "
+			    "name = \"...\";");
+			return;
+		}
+		name = config_setting_get_string(m);
+		params = calloc(config_setting_length(s), sizeof(*params));
+		if (params == NULL) {
+			parser_error(p, s, "out of memory");
+			return;
+		}
+		for (i = 0; (m = config_setting_get_elem(s, i)) != NULL; i++)
+			if (m != config_setting_get_member(s, "name") &&
+			    transform_param(p, m, &params[n++]) == -1)
+				goto done;
+	} else {
+		parser_error(p, s, "expected a transform's name, a group "
+		    "{ name = \"...\"; ... } or a list of those");
+		return;
+	}
+	if ((e = transform_registry_find(p->conf->transforms, name)) == NULL) {
+		transform_registry_names(p->conf->transforms, known,
+		    sizeof(known));
+		parser_error(p, s, "unknown transform \"%s\" (known: %s)", name,
+		    known);
+	} else if (transform_chain_add(chain, e, params, n, err,
+	    sizeof(err)) == -1) {
+		if (e->module != NULL)
+			parser_error(p, s, "%s (%s): %s", name, e->module, err);
+		else
+			parser_error(p, s, "%s: %s", name, err);
+	}
+done:
+	free(params);
+}
+
+/* transform = "upper", { name = ...; }, or a list of those. */
 static void
 parse_transform(struct config_parser *p, const config_setting_t *s,
     void *field)
 {
-	const char *text = config_setting_get_string(s);
-	const struct echod_transform *t;
-	char known[256];
-	size_t i, n = 0;
+	struct transform_chain *chain = *(struct transform_chain **)field;
+	const config_setting_t *step;
+	int i;
 
-	if ((t = transform_find(text)) != NULL) {
-		*(const struct echod_transform **)field = t;
+	if (!config_setting_is_aggregate(s) || config_setting_is_group(s)) {
+		parse_transform_step(p, s, chain);
 		return;
 	}
-	known[0] = '\0';
-	for (i = 0; (t = transform_at(i)) != NULL && n < sizeof(known); i++)
-		n += snprintf(known + n, sizeof(known) - n, "%s%s",
-		    i > 0 ? ", " : "", t->name);
-	parser_error(p, s, "unknown transform \"%s\" (known: %s)", text, known);
+	if (config_setting_length(s) == 0)
+		parser_error(p, s, "an empty list; leave transform out for "
+		    "\"echo\"");
+	for (i = 0; (step = config_setting_get_elem(s, i)) != NULL; i++)
+		parse_transform_step(p, step, chain);
+}
+
+/* modules = ( "caesar.so", "/abs/path/x.so" ): load each, in order. */
+static void
+parse_modules(struct config_parser *p, const config_setting_t *list,
+    void *field)
+{
+	struct transform_registry *reg = *(struct transform_registry **)field;
+	const config_setting_t *s;
+	const char *name;
+	char *path, err[512];
+	int i;
+
+	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+		parser_error(p, list, "expected a list of file names in "
+		    "parentheses");
+		return;
+	}
+	for (i = 0; (s = config_setting_get_elem(list, i)) != NULL; i++) {
+		if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+		    (name = config_setting_get_string(s))[0] == '\0') {
+			parser_error(p, s, "expected a file name in double "
+			    "quotes");
+			continue;
+		}
+		if (name[0] == '/')
+			path = strdup(name);
+		else if (asprintf(&path, "%s/%s", p->conf->module_dir,
+		    name) == -1)
+			path = NULL;
+		if (path == NULL) {
+			parser_error(p, s, "out of memory");
+			continue;
+		}
+		if (transform_registry_load(reg, path, err, sizeof(err)) == -1)
+			parser_error(p, s, "%s: %s", path, err);
+		free(path);
+	}
 }
 
 static void
@@ -287,11 +516,11 @@ parse_listeners(struct config_parser *p, const config_setting_t *list,
 	}
 	for (i = 0; i < n; i++) {
 		s = config_setting_get_elem(list, i);
+		conf->nlisteners++; /* from here config_free frees it */
 		if (config_listener_defaults(&conf->listeners[i]) == -1) {
 			parser_error(p, s, "out of memory");
 			return;
 		}
-		conf->nlisteners++;
 		conf->listeners[i].line = config_setting_source_line(s);
 		if (!config_setting_is_group(s)) {
 			parser_error(p, s, "expected a group in braces");
@@ -314,6 +543,65 @@ same_address(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
+/* Do a and b ask for the same socket? */
+static bool
+same_socket(const struct echod_listener_config *a,
+    const struct echod_listener_config *b)
+{
+	/* A range picks around what is taken, so only fixed ports clash. */
+	return a->protocol == b->protocol && a->port_min == a->port_max &&
+	    b->port_min == b->port_max && a->port_min == b->port_min &&
+	    same_address(a->address, b->address);
+}
+
+/* Does another listener share a's range and ask for same_port too? */
+static bool
+has_same_port_partner(const struct echod_config *conf,
+    const struct echod_listener_config *a)
+{
+	const struct echod_listener_config *b;
+	size_t i;
+
+	for (i = 0; i < conf->nlisteners; i++) {
+		b = &conf->listeners[i];
+		if (b != a && b->same_port && b->port_min == a->port_min &&
+		    b->port_max == a->port_max)
+			return true;
+	}
+	return false;
+}
+
+/* Second pass: settings that only make sense together. */
+static void
+validate_listener(struct config_parser *p, const config_setting_t *s,
+    const struct echod_config *conf, const struct echod_listener_config *a)
+{
+	bool tcp = a->protocol == ECHOD_PROTO_TCP;
+
+#define MEMBER(name) config_setting_get_member(s, name)
+	if (a->close_after_reply && !tcp)
+		parser_error(p, MEMBER("close_after_reply"),
+		    "only tcp listeners close");
+	if (MEMBER("framing") != NULL && !tcp)
+		parser_error(p, MEMBER("framing"), "udp takes each datagram as "
+		    "one message; framing is for tcp");
+	if (MEMBER("max_line") != NULL && a->framing != ECHOD_FRAMING_LINE)
+		parser_error(p, MEMBER("max_line"), "applies only with "
+		    "framing = \"line\"");
+	if (tcp && a->framing == ECHOD_FRAMING_STREAM &&
+	    a->transform->message != NULL)
+		parser_error(p, MEMBER("transform"), "%s works on whole "
+		    "messages, which a stream does not have; set framing = "
+		    "\"line\"", a->transform->message->name);
+	if (a->same_port && a->port_min == a->port_max)
+		parser_error(p, MEMBER("same_port"), "applies only to a port "
+		    "range");
+	else if (a->same_port && !has_same_port_partner(conf, a))
+		parser_error(p, MEMBER("same_port"), "no other listener has "
+		    "port range %d-%d and same_port", a->port_min, a->port_max);
+#undef MEMBER
+}
+
 /* Second pass: what no single setting shows. */
 static void
 config_validate(struct config_parser *p, const config_setting_t *list,
@@ -326,13 +614,10 @@ config_validate(struct config_parser *p, const config_setting_t *list,
 	for (i = 0; i < conf->nlisteners; i++) {
 		a = &conf->listeners[i];
 		s = config_setting_get_elem(list, i);
-		if (a->close_after_reply && a->protocol != ECHOD_PROTO_TCP)
-			parser_error(p, config_setting_get_member(s,
-			    "close_after_reply"), "only tcp listeners close");
+		validate_listener(p, s, conf, a);
 		for (j = 0; j < i; j++) {
 			b = &conf->listeners[j];
-			if (a->protocol == b->protocol && a->port == b->port &&
-			    same_address(a->address, b->address))
+			if (same_socket(a, b))
 				parser_error(p, s, "same protocol, address and "
 				    "port as listeners[%zu] at line %d", j,
 				    b->line);
@@ -363,9 +648,9 @@ config_load(const char *path, char **errors)
 	if ((p.errors = open_memstream(&err_text, &err_len)) == NULL)
 		return NULL;
 	config_init(&cf);
-	if ((conf = calloc(1, sizeof(*conf))) == NULL ||
+	if ((p.conf = conf = calloc(1, sizeof(*conf))) == NULL ||
 	    (conf->path = strdup(path)) == NULL ||
-	    (dir = strdup(path)) == NULL) {
+	    config_defaults(conf) == -1 || (dir = strdup(path)) == NULL) {
 		fprintf(p.errors, "%s: out of memory\n", path);
 		p.nerrors++;
 		goto done;
@@ -405,11 +690,22 @@ config_free(struct echod_config *conf)
 
 	if (conf == NULL)
 		return;
-	for (i = 0; i < conf->nlisteners; i++)
+	for (i = 0; i < conf->nlisteners; i++) {
 		free(conf->listeners[i].address);
+		transform_chain_free(conf->listeners[i].transform);
+	}
 	free(conf->listeners);
+	/* After the chains: their fini() may live in a module. */
+	transform_registry_free(conf->transforms);
+	free(conf->module_dir);
 	free(conf->path);
 	free(conf);
+}
+
+const char *
+config_transform_name(const struct echod_listener_config *lc)
+{
+	return lc->transform->name != NULL ? lc->transform->name : "echo";
 }
 
 const char *
@@ -422,9 +718,13 @@ char *
 config_listener_name(const struct echod_listener_config *lc, char *buf,
     size_t len)
 {
-	char hostport[ECHOD_ADDRSTRLEN + 8];
+	char hostport[ECHOD_ADDRSTRLEN + 16];
 
+	hostport_format(lc->address, lc->port_min, hostport, sizeof(hostport));
+	if (lc->port_max != lc->port_min)
+		snprintf(hostport + strlen(hostport),
+		    sizeof(hostport) - strlen(hostport), "-%d", lc->port_max);
 	snprintf(buf, len, "%s %s", config_protocol_name(lc->protocol),
-	    hostport_format(lc->address, lc->port, hostport, sizeof(hostport)));
+	    hostport);
 	return buf;
 }

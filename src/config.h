@@ -10,23 +10,38 @@
 
 #include "transform.h"
 
+#define ECHOD_MAX_LINE_LIMIT (16 * 1024 * 1024) /* max_line's ceiling */
+#define ECHOD_LOG_LENGTH_LIMIT 1024 /* log_length's ceiling */
+
 enum echod_protocol {
 	ECHOD_PROTO_TCP,
 	ECHOD_PROTO_UDP,
 };
 
+enum echod_framing {
+	ECHOD_FRAMING_STREAM, /* RFC 862: bytes back as they come */
+	ECHOD_FRAMING_LINE,   /* each line one message */
+};
+
 struct echod_listener_config {
 	int protocol;		/* enum echod_protocol */
 	char *address;		/* numeric IPv4/IPv6 or a host name */
-	int port;
-	const struct echod_transform *transform;
-	bool close_after_reply; /* tcp: answer the first read, then close */
+	int port_min, port_max; /* equal unless a range */
+	bool same_port;		/* share one pick with same-range listeners */
+	struct transform_chain *transform;
+	int framing;		/* enum echod_framing; tcp only */
+	int max_line;		/* framing "line": longest line, in bytes */
+	bool close_after_reply; /* tcp: answer the first message, then close */
 	bool ipv6_only;		/* IPV6_V6ONLY on IPv6 sockets */
+	bool log_messages;	/* one log line per message */
+	int log_length;		/* bytes of a message shown in the log */
 	int line;		/* where it was defined, for messages */
 };
 
 struct echod_config {
 	char *path;
+	char *module_dir;		/* where relative module names are */
+	struct transform_registry *transforms; /* built-ins and modules */
 	struct echod_listener_config *listeners;
 	size_t nlisteners;
 };
@@ -39,9 +54,11 @@ struct echod_config {
 struct echod_config *config_load(const char *path, char **errors);
 void config_free(struct echod_config *);
 
+/* The chain's name for the logs: "echo" when it is empty. */
+const char *config_transform_name(const struct echod_listener_config *);
 /* "tcp" or "udp". */
 const char *config_protocol_name(int protocol);
-/* "tcp [::]:12000", the listener's name in messages. */
+/* "tcp [::]:12000" or "tcp [::]:22400-22499", for messages. */
 char *config_listener_name(const struct echod_listener_config *, char *buf,
     size_t len);
 

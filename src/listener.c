@@ -69,21 +69,22 @@ addrinfo_seen(const struct addrinfo *head, const struct addrinfo *ai)
 
 int
 listener_open(struct echod_server *srv, const struct echod_listener_config *lc,
-    char *err, size_t errlen)
+    int port, bool *in_use, char *err, size_t errlen)
 {
 	struct addrinfo hints, *res, *ai;
-	struct listener *l;
-	char name[ECHOD_ADDRSTRLEN + 8], port[8], addr[ECHOD_ADDRSTRLEN];
+	struct listener *l, *mark = TAILQ_LAST(&srv->listeners, listener_list);
+	char name[ECHOD_ADDRSTRLEN + 16], service[8], addr[ECHOD_ADDRSTRLEN];
 	int rc, fd;
 
+	*in_use = false;
 	config_listener_name(lc, name, sizeof(name));
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype =
 	    lc->protocol == ECHOD_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%d", lc->port);
-	if ((rc = getaddrinfo(lc->address, port, &hints, &res)) != 0) {
+	snprintf(service, sizeof(service), "%d", port);
+	if ((rc = getaddrinfo(lc->address, service, &hints, &res)) != 0) {
 		snprintf(err, errlen, "%s: %s", name,
 		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		return -1;
@@ -91,8 +92,13 @@ listener_open(struct echod_server *srv, const struct echod_listener_config *lc,
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if (addrinfo_seen(res, ai))
 			continue;
-		if ((fd = listener_bind(lc, ai, err, errlen, name)) == -1)
+		addr_format(ai->ai_addr, addr, sizeof(addr));
+		snprintf(name, sizeof(name), "%s %s",
+		    config_protocol_name(lc->protocol), addr);
+		if ((fd = listener_bind(lc, ai, err, errlen, name)) == -1) {
+			*in_use = errno == EADDRINUSE;
 			break;
+		}
 		if ((l = calloc(1, sizeof(*l))) == NULL) {
 			snprintf(err, errlen, "%s: %s", name, strerror(errno));
 			close(fd);
@@ -105,21 +111,41 @@ listener_open(struct echod_server *srv, const struct echod_listener_config *lc,
 		    &listener_tcp_ops;
 		l->wildcard = addr_is_wildcard(ai->ai_addr);
 		LIST_INIT(&l->conns);
-		snprintf(l->name, sizeof(l->name), "%s %s",
-		    config_protocol_name(lc->protocol),
-		    addr_format(ai->ai_addr, addr, sizeof(addr)));
+		snprintf(l->name, sizeof(l->name), "%s", name);
 		if (l->ops->start(l, err, errlen) == -1) {
+			*in_use = errno == EADDRINUSE;
 			close(l->fd);
 			free(l);
 			break;
 		}
 		TAILQ_INSERT_TAIL(&srv->listeners, l, entry);
-		log_info("listening on %s, transform %s%s", l->name,
-		    lc->transform->name,
-		    lc->close_after_reply ? ", close after reply" : "");
 	}
 	freeaddrinfo(res);
-	return ai == NULL ? 0 : -1;
+	if (ai == NULL)
+		return 0;
+	/* All of the name's addresses or none. */
+	listener_close_after(srv, mark);
+	return -1;
+}
+
+void
+listener_close_after(struct echod_server *srv, struct listener *mark)
+{
+	struct listener *l;
+
+	while ((l = TAILQ_LAST(&srv->listeners, listener_list)) != mark)
+		listener_free(l);
+}
+
+void
+listener_log_message(const struct listener *l, const struct sockaddr *peer,
+    const unsigned char *buf, size_t len)
+{
+	char from[ECHOD_ADDRSTRLEN], text[ESCAPE_BUFSIZE(ECHOD_LOG_LENGTH_LIMIT)];
+
+	log_info("%s: Received from %s: %s", l->name,
+	    addr_format_peer(peer, from, sizeof(from)),
+	    str_escape(buf, len, l->conf->log_length, text));
 }
 
 void
@@ -127,7 +153,9 @@ listener_free(struct listener *l)
 {
 	TAILQ_REMOVE(&l->server->listeners, l, entry);
 	l->ops->stop(l);
-	if (l->conf->protocol == ECHOD_PROTO_TCP)
+	if (!l->announced)
+		;	/* never served: nothing to report */
+	else if (l->conf->protocol == ECHOD_PROTO_TCP)
 		log_info("closed %s: %llu connections, %llu reads, %llu bytes, "
 		    "%llu accept pauses", l->name,
 		    (unsigned long long)l->connections,

@@ -38,9 +38,10 @@ struct listener {
 	struct echod_server *server;
 	const struct echod_listener_config *conf;
 	const struct listener_ops *ops;
-	char name[ECHOD_ADDRSTRLEN + 8]; /* "tcp [::]:12000" */
+	char name[ECHOD_ADDRSTRLEN + 16]; /* "tcp [::]:12000" */
 	int fd;
-	bool wildcard; /* bound to 0.0.0.0 or :: */
+	bool wildcard;	/* bound to 0.0.0.0 or :: */
+	bool announced; /* "listening on" was logged */
 
 	/* tcp */
 	struct evconnlistener *evl;
@@ -60,13 +61,23 @@ struct listener {
 };
 
 /*
- * Open lc on srv: resolve its address, bind a socket for each result and
- * start serving each.  The listeners join srv->listeners.  -1 with err
- * set to "tcp 0.0.0.0:12000: Address already in use" or the like.
+ * Open lc on srv at port: resolve its address, bind a socket for each
+ * result and start serving each; the listeners join srv->listeners.  On
+ * failure none of them stays open, err says "tcp 0.0.0.0:12000: Address
+ * already in use" or the like, and *in_use says whether that was why.
  */
 int listener_open(struct echod_server *srv,
-    const struct echod_listener_config *lc, char *err, size_t errlen);
+    const struct echod_listener_config *lc, int port, bool *in_use,
+    char *err, size_t errlen);
+/*
+ * log_messages: "Received from 127.0.0.1#54321: TEXT".  buf holds the
+ * message's first log_length bytes at least; len is its whole length.
+ */
+void listener_log_message(const struct listener *l,
+    const struct sockaddr *peer, const unsigned char *buf, size_t len);
 /* Stop l, close its connections and free it. */
 void listener_free(struct listener *l);
+/* Free every listener of srv after mark (NULL: all of them). */
+void listener_close_after(struct echod_server *srv, struct listener *mark);
 
 #endif

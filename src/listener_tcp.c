@@ -1,7 +1,11 @@
 /*
- * listener_tcp.c: TCP echo, RFC 862 style: bytes go back as they arrive,
- * transformed in place, each read's worth handed to the kernel as one
- * write.  Nothing is added and nothing waits for a newline.
+ * listener_tcp.c: TCP echo.  With framing "stream" (RFC 862), bytes go
+ * back as they arrive, transformed in place, each read's worth handed to
+ * the kernel as one write; nothing is added and nothing waits for a
+ * newline.  With framing "line", each line is one message: its reply is
+ * the transformed line and the same terminator ("\n" or "\r\n").  A
+ * line longer than max_line closes the connection; at EOF an
+ * unterminated last line is answered as it is.
  *
  * A connection's life:
  *   OPEN      reading and echoing.  Reading pauses while more than
@@ -19,6 +23,8 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +38,7 @@
 #include "listener.h"
 #include "log.h"
 #include "server.h"
+#include "transform.h"
 
 #define TCP_BACKLOG 1024		 /* SOMAXCONN may cap it */
 #define TCP_HIGH_WATER (256 * 1024)	 /* pending output that pauses reads */
@@ -51,9 +58,26 @@ struct conn {
 	struct listener *listener;
 	struct bufferevent *bev;
 	enum conn_state state;
-	size_t discarded;
-	char peer[ECHOD_ADDRSTRLEN];
+	size_t discarded; /* LINGERING: input thrown away */
+	size_t scanned;	  /* framing "line": input known to hold no '\n' */
+	union sockaddr_any peer;
 };
+
+/* A debug line about c, its peer's address formatted only if shown. */
+static void __attribute__((format(printf, 2, 3)))
+conn_debug(const struct conn *c, const char *fmt, ...)
+{
+	char peer[ECHOD_ADDRSTRLEN], msg[256];
+	va_list ap;
+
+	if (log_get_level() < ECHOD_LOG_DEBUG)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_debug("%s: %s: %s", c->listener->name,
+	    addr_format(&c->peer.sa, peer, sizeof(peer)), msg);
+}
 
 /* Resume accepting on l if running out of descriptors had paused it. */
 static void
@@ -71,7 +95,7 @@ conn_free(struct conn *c)
 {
 	struct listener *l = c->listener;
 
-	log_debug("%s: %s closed", l->name, c->peer);
+	conn_debug(c, "closed");
 	LIST_REMOVE(c, entry);
 	bufferevent_free(c->bev);
 	free(c);
@@ -79,22 +103,25 @@ conn_free(struct conn *c)
 	tcp_accept_resume(l);
 }
 
-/* Apply t to every byte in buf, in place, extent by extent. */
+/* Apply a byte-wise chain to every byte in buf, in place, extent by extent. */
 static void
-transform_evbuffer(const struct echod_transform *t, struct evbuffer *buf)
+transform_evbuffer(const struct transform_chain *chain, struct evbuffer *buf)
 {
 	struct evbuffer_iovec v[16];
 	struct evbuffer_ptr pos;
 	size_t left = evbuffer_get_length(buf), done;
 	int i, n;
 
+	if (chain->nsteps == 0)
+		return;
 	evbuffer_ptr_set(buf, &pos, 0, EVBUFFER_PTR_SET);
 	while (left > 0) {
 		n = evbuffer_peek(buf, left, &pos, v, 16);
 		if (n <= 0)
 			break;
 		for (i = 0, done = 0; i < n && i < 16; i++) {
-			t->apply(v[i].iov_base, v[i].iov_len);
+			transform_chain_apply(chain, v[i].iov_base,
+			    v[i].iov_len);
 			done += v[i].iov_len;
 		}
 		left -= done;
@@ -117,30 +144,134 @@ conn_linger(struct conn *c)
 	bufferevent_enable(c->bev, EV_READ);
 }
 
+/* close_after_reply: the first message is answered; read no more. */
+static void
+conn_replied(struct conn *c, struct evbuffer *in)
+{
+	c->state = CONN_REPLIED;
+	bufferevent_disable(c->bev, EV_READ);
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* framing "stream": everything read so far is one message. */
+static void
+tcp_conn_stream(struct conn *c, struct evbuffer *in, struct evbuffer *out)
+{
+	struct listener *l = c->listener;
+	unsigned char head[ECHOD_LOG_LENGTH_LIMIT];
+	size_t len = evbuffer_get_length(in);
+
+	l->messages++;
+	l->bytes += len;
+	if (l->conf->log_messages) {
+		evbuffer_copyout(in, head, len < sizeof(head) ? len :
+		    sizeof(head));
+		listener_log_message(l, &c->peer.sa, head, len);
+	}
+	transform_evbuffer(l->conf->transform, in);
+	evbuffer_add_buffer(out, in);
+	if (l->conf->close_after_reply)
+		conn_replied(c, in);
+}
+
+/* framing "line": a line too long to answer ends the connection. */
+static void
+tcp_conn_too_long(struct conn *c, struct evbuffer *in)
+{
+	char peer[ECHOD_ADDRSTRLEN];
+
+	log_info("%s: %s: a line longer than max_line (%d bytes); closing",
+	    c->listener->name, addr_format(&c->peer.sa, peer, sizeof(peer)),
+	    c->listener->conf->max_line);
+	c->state = CONN_FLUSHING;
+	bufferevent_disable(c->bev, EV_READ);
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/*
+ * framing "line": answer the first n bytes of in, then the terminator
+ * of term bytes that follows them ("\n"; 0 for a last line at EOF).
+ */
+static void
+tcp_conn_line(struct conn *c, struct evbuffer *in, struct evbuffer *out,
+    size_t n, size_t term)
+{
+	struct listener *l = c->listener;
+	unsigned char *line;
+	size_t len = n;
+
+	if ((line = evbuffer_pullup(in, n + term)) == NULL)
+		return;
+	if (term > 0 && len > 0 && line[len - 1] == '\r')
+		len--; /* "\r\n": the terminator, not the message */
+	if (len > (size_t)l->conf->max_line) {
+		tcp_conn_too_long(c, in);
+		return;
+	}
+	l->messages++;
+	l->bytes += n + term;
+	if (l->conf->log_messages)
+		listener_log_message(l, &c->peer.sa, line, len);
+	transform_chain_apply(l->conf->transform, line, len);
+	evbuffer_add(out, line, n + term);
+	evbuffer_drain(in, n + term);
+	if (l->conf->close_after_reply)
+		conn_replied(c, in);
+}
+
+/* framing "line": answer every complete line in the input. */
+static void
+tcp_conn_lines(struct conn *c, struct evbuffer *in, struct evbuffer *out)
+{
+	struct evbuffer_ptr pos;
+	size_t len;
+
+	while (c->state == CONN_OPEN && (len = evbuffer_get_length(in)) > 0) {
+		/* Search only what arrived since the last search. */
+		evbuffer_ptr_set(in, &pos, c->scanned, EVBUFFER_PTR_SET);
+		pos = evbuffer_search(in, "\n", 1, &pos);
+		if (pos.pos == -1) {
+			c->scanned = len;
+			/* One more byte may be the '\r' of "\r\n". */
+			if (len > (size_t)c->listener->conf->max_line + 1)
+				tcp_conn_too_long(c, in);
+			return;
+		}
+		c->scanned = 0;
+		tcp_conn_line(c, in, out, (size_t)pos.pos, 1);
+	}
+}
+
 static void
 tcp_conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
-	struct listener *l = c->listener;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer *out = bufferevent_get_output(bev);
 	size_t len = evbuffer_get_length(in);
 
-	if (c->state == CONN_LINGERING) {
+	switch (c->state) {
+	case CONN_LINGERING:
 		evbuffer_drain(in, len);
 		c->discarded += len;
 		if (c->discarded > TCP_LINGER_MAX)
 			conn_free(c);
 		return;
+	case CONN_OPEN:
+		break;
+	default:
+		/* Reading is off; what was already read is not wanted. */
+		evbuffer_drain(in, len);
+		return;
 	}
-	l->messages++;
-	l->bytes += len;
-	transform_evbuffer(l->conf->transform, in);
-	evbuffer_add_buffer(out, in);
-	if (l->conf->close_after_reply) {
-		c->state = CONN_REPLIED;
-		bufferevent_disable(bev, EV_READ);
-	} else if (evbuffer_get_length(out) >= TCP_HIGH_WATER)
+	if (c->listener->conf->framing == ECHOD_FRAMING_LINE)
+		tcp_conn_lines(c, in, out);
+	else
+		tcp_conn_stream(c, in, out);
+	if (c->state == CONN_FLUSHING && evbuffer_get_length(out) == 0)
+		conn_free(c);
+	else if (c->state == CONN_OPEN &&
+	    evbuffer_get_length(out) >= TCP_HIGH_WATER)
 		bufferevent_disable(bev, EV_READ);
 }
 
@@ -171,12 +302,20 @@ static void
 tcp_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
+	struct evbuffer *in;
 
 	if (what & BEV_EVENT_ERROR) {
-		log_debug("%s: %s: %s", c->listener->name, c->peer,
+		conn_debug(c, "%s",
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		conn_free(c);
 		return;
+	}
+	in = bufferevent_get_input(bev);
+	if ((what & BEV_EVENT_EOF) && c->state == CONN_OPEN &&
+	    evbuffer_get_length(in) > 0) {
+		/* framing "line": the last line had no terminator. */
+		tcp_conn_line(c, in, bufferevent_get_output(bev),
+		    evbuffer_get_length(in), 0);
 	}
 	if ((what & BEV_EVENT_EOF) && c->state != CONN_LINGERING &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
@@ -196,7 +335,6 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	int on = 1;
 
 	(void)evl;
-	(void)salen;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("%s: connection", l->name);
 		close(fd);
@@ -212,7 +350,8 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	c->listener = l;
 	c->state = CONN_OPEN;
-	addr_format(sa, c->peer, sizeof(c->peer));
+	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen :
+	    sizeof(c->peer));
 	/* Replies are small and awaited: never hold them back (Nagle). */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	bufferevent_setcb(c->bev, tcp_conn_read_cb, tcp_conn_write_cb,
@@ -220,7 +359,7 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	bufferevent_enable(c->bev, EV_READ);
 	LIST_INSERT_HEAD(&l->conns, c, entry);
 	l->connections++;
-	log_debug("%s: connection from %s", l->name, c->peer);
+	conn_debug(c, "connected");
 }
 
 /*

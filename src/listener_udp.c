@@ -21,6 +21,7 @@
 #include "listener.h"
 #include "log.h"
 #include "server.h"
+#include "transform.h"
 
 /* Datagrams read per wake-up, so one busy socket cannot starve the rest. */
 #define UDP_BATCH 64
@@ -89,7 +90,10 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			l->dropped++;
 			continue;
 		}
-		l->conf->transform->apply(iov.iov_base, n);
+		if (l->conf->log_messages)
+			listener_log_message(l, (struct sockaddr *)&peer,
+			    iov.iov_base, n);
+		transform_chain_apply(l->conf->transform, iov.iov_base, n);
 		iov.iov_len = n;
 		if (msg.msg_controllen > 0)
 			udp_reply_source(&msg);

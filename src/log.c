@@ -28,7 +28,7 @@ static const char *const log_level_names[] = {
 static void __attribute__((format(printf, 3, 0)))
 log_vwrite(int level, int errnum, const char *fmt, va_list ap)
 {
-	char msg[1024], line[1280];
+	char msg[8192], line[8448];
 	int n;
 
 	if (level > log_level)

@@ -2,14 +2,20 @@
  * server.c: the event loop, its listeners and its signals.  Teardown runs
  * in the reverse order of set-up.
  */
+#include <sys/random.h>
+
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "listener.h"
 #include "log.h"
 #include "server.h"
+#include "transform.h"
 
 static void
 server_stop_cb(evutil_socket_t sig, short what, void *arg)
@@ -58,20 +64,107 @@ fail:
 	return NULL;
 }
 
+/* Log what a listener serves, once every listener is open. */
+static void
+server_announce(struct echod_server *srv)
+{
+	const struct echod_listener_config *lc;
+	struct listener *l;
+	char range[32];
+
+	TAILQ_FOREACH(l, &srv->listeners, entry) {
+		lc = l->conf;
+		range[0] = '\0';
+		if (lc->port_min != lc->port_max)
+			snprintf(range, sizeof(range), " (picked from %d-%d)",
+			    lc->port_min, lc->port_max);
+		log_info("listening on %s%s, transform %s%s%s%s", l->name,
+		    range, config_transform_name(lc),
+		    lc->framing == ECHOD_FRAMING_LINE ? ", framing line" : "",
+		    lc->close_after_reply ? ", close after reply" : "",
+		    lc->log_messages ? ", logging messages" : "");
+		l->announced = true;
+	}
+}
+
+/* Listener j of the config shares listener i's pick of a port. */
+static bool
+same_pick(const struct echod_listener_config *a,
+    const struct echod_listener_config *b)
+{
+	return a->same_port && b->same_port && a->port_min == b->port_min &&
+	    a->port_max == b->port_max;
+}
+
+/*
+ * Open listener i, and with it those that share its pick, at one port
+ * of its range that is free for all of them, starting from a random
+ * one.  A fixed port is a range of one.
+ */
+static int
+server_open_range(struct echod_server *srv, size_t i, bool *opened)
+{
+	const struct echod_config *conf = srv->config;
+	const struct echod_listener_config *lc = &conf->listeners[i];
+	unsigned int n = lc->port_max - lc->port_min + 1, start = 0, k;
+	struct listener *mark = TAILQ_LAST(&srv->listeners, listener_list);
+	char err[512], name[ECHOD_ADDRSTRLEN + 16];
+	bool in_use = false;
+	size_t j;
+
+	if (n > 1 && getrandom(&start, sizeof(start), 0) != sizeof(start))
+		start = (unsigned int)getpid();
+	for (k = 0; k < n; k++) {
+		for (j = i; j < conf->nlisteners; j++) {
+			if (j != i && (opened[j] ||
+			    !same_pick(lc, &conf->listeners[j])))
+				continue;
+			if (listener_open(srv, &conf->listeners[j],
+			    lc->port_min + (start + k) % n, &in_use, err,
+			    sizeof(err)) == -1)
+				break;
+		}
+		if (j == conf->nlisteners) {
+			for (j = i; j < conf->nlisteners; j++)
+				if (j == i || same_pick(lc, &conf->listeners[j]))
+					opened[j] = true;
+			return 0;
+		}
+		listener_close_after(srv, mark);
+		if (!in_use)
+			break;
+	}
+	if (n > 1 && in_use)
+		log_errorx("%s: every port of the range is in use",
+		    config_listener_name(lc, name, sizeof(name)));
+	else
+		log_errorx("%s", err);
+	return -1;
+}
+
 int
 server_open(struct echod_server *srv)
 {
-	char err[512];
+	const struct echod_config *conf = srv->config;
+	bool *opened;
 	size_t i;
+	int pass, rc = 0;
 
-	for (i = 0; i < srv->config->nlisteners; i++) {
-		if (listener_open(srv, &srv->config->listeners[i], err,
-		    sizeof(err)) == -1) {
-			log_errorx("%s", err);
-			return -1;
-		}
+	if ((opened = calloc(conf->nlisteners + 1, sizeof(*opened))) == NULL) {
+		log_errorx("out of memory");
+		return -1;
 	}
-	return 0;
+	/* Fixed ports first, so that no range takes one of them. */
+	for (pass = 0; pass < 2 && rc == 0; pass++)
+		for (i = 0; i < conf->nlisteners && rc == 0; i++)
+			if (!opened[i] && (pass == 1) ==
+			    (conf->listeners[i].port_min !=
+				conf->listeners[i].port_max))
+				rc = server_open_range(srv, i, opened);
+	free(opened);
+	if (rc == 0)
+		server_announce(srv);
+	return rc;
 }
 
 int

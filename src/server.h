@@ -18,7 +18,7 @@ struct listener;
 struct echod_server {
 	struct event_base *base;
 	const struct echod_config *config;
-	TAILQ_HEAD(, listener) listeners;
+	TAILQ_HEAD(listener_list, listener) listeners;
 	struct event *sigint, *sigterm, *sighup;
 	unsigned char *dgram_buf; /* one datagram, for this loop's UDP */
 };

@@ -12,10 +12,11 @@ rot13_letter(unsigned char c, unsigned char base)
 }
 
 static void
-rot13_apply(unsigned char *buf, size_t len)
+rot13_apply(void *state, unsigned char *buf, size_t len)
 {
 	size_t i;
 
+	(void)state;
 	for (i = 0; i < len; i++) {
 		if ((unsigned char)(buf[i] - 'a') < 26)
 			buf[i] = rot13_letter(buf[i], 'a');
@@ -27,5 +28,6 @@ rot13_apply(unsigned char *buf, size_t len)
 const struct echod_transform transform_rot13 = {
 	.name = "rot13",
 	.description = "ASCII letters rotated by 13 places",
+	.kind = ECHOD_TRANSFORM_BYTEWISE,
 	.apply = rot13_apply,
 };

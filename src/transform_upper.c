@@ -6,10 +6,11 @@
 #include "transform.h"
 
 static void
-upper_apply(unsigned char *buf, size_t len)
+upper_apply(void *state, unsigned char *buf, size_t len)
 {
 	size_t i;
 
+	(void)state;
 	for (i = 0; i < len; i++)
 		if ((unsigned char)(buf[i] - 'a') < 26)
 			buf[i] -= 'a' - 'A';
@@ -18,5 +19,6 @@ upper_apply(unsigned char *buf, size_t len)
 const struct echod_transform transform_upper = {
 	.name = "upper",
 	.description = "ASCII letters a-z to upper case",
+	.kind = ECHOD_TRANSFORM_BYTEWISE,
 	.apply = upper_apply,
 };

@@ -74,3 +74,98 @@ addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 		    a6->sin6_scope_id == b6->sin6_scope_id;
 	return false;
 }
+
+char *
+addr_format_peer(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s#%u", host, ntohs(sin->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], host,
+			    sizeof(host));
+		else
+			inet_ntop(AF_INET6, &sin6->sin6_addr, host,
+			    sizeof(host));
+		snprintf(buf, len, "%s#%u", host, ntohs(sin6->sin6_port));
+	} else
+		addr_format(sa, buf, len);
+	return buf;
+}
+
+size_t
+utf8_length(const unsigned char *p, size_t left)
+{
+	unsigned long cp;
+	size_t n, i;
+
+	if (p[0] < 0xc2 || p[0] > 0xf4)
+		return 1; /* ASCII, a continuation byte, or never valid */
+	n = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
+	if (n > left)
+		return 1;
+	cp = p[0] & (0x7f >> n);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 1;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates, and past U+10FFFF. */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 1;
+	return n;
+}
+
+/*
+ * Is the valid sequence of n bytes at p a character a log must not show
+ * raw: a C1 control (U+0080-U+009F), a line or paragraph separator
+ * (U+2028, U+2029) or a bidirectional override (U+202A-U+202E,
+ * U+2066-U+2069), which can make a line read as something else?
+ */
+static bool
+utf8_is_control(const unsigned char *p, size_t n)
+{
+	if (n == 2)
+		return p[0] == 0xc2 && p[1] < 0xa0;
+	if (n == 3 && p[0] == 0xe2 && p[1] == 0x80)
+		return p[2] >= 0xa8 && p[2] <= 0xae;
+	if (n == 3 && p[0] == 0xe2 && p[1] == 0x81)
+		return p[2] >= 0xa6 && p[2] <= 0xa9;
+	return false;
+}
+
+char *
+str_escape(const unsigned char *in, size_t len, size_t max, char *out)
+{
+	size_t i, n, shown = len < max ? len : max;
+	char *o = out;
+
+	for (i = 0; i < shown; i += n) {
+		n = utf8_length(in + i, shown - i);
+		if (n > 1 && !utf8_is_control(in + i, n)) {
+			memcpy(o, in + i, n);
+			o += n;
+		} else if (in[i] == '\\') {
+			*o++ = '\\';
+			*o++ = '\\';
+			n = 1;
+		} else if (in[i] >= 0x20 && in[i] < 0x7f) {
+			*o++ = (char)in[i];
+			n = 1;
+		} else {
+			o += sprintf(o, "\\x%02X", in[i]);
+			n = 1;
+		}
+	}
+	if (len > shown)
+		sprintf(o, "... (%zu bytes)", len);
+	else
+		*o = '\0';
+	return out;
+}

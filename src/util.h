@@ -5,6 +5,7 @@
 #define ECHOD_UTIL_H
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,13 +13,36 @@
 /* Room for "[ffff:...:ffff%ifname]:65535". */
 #define ECHOD_ADDRSTRLEN 80
 
+/* Room for any address echod serves. */
+union sockaddr_any {
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+
 /* "127.0.0.1:7" or "[::1]:7" into buf; returns buf. */
 char *addr_format(const struct sockaddr *sa, char *buf, size_t len);
 /* "HOST:PORT" with IPv6 literals in brackets, for names in messages. */
 char *hostport_format(const char *host, int port, char *buf, size_t len);
+/* "127.0.0.1#54321" or "::1#54321", IPv4-mapped shown as IPv4, as the
+ * lab's servers printed a client. */
+char *addr_format_peer(const struct sockaddr *sa, char *buf, size_t len);
 /* True for 0.0.0.0 and ::, the addresses that mean every interface. */
 bool addr_is_wildcard(const struct sockaddr *sa);
 /* True when two socket addresses are the same family, address and port. */
 bool addr_equal(const struct sockaddr *a, const struct sockaddr *b);
+
+/*
+ * Write in[0..len-1] into out for a log line: printable ASCII and valid
+ * UTF-8 as they are, a backslash doubled, anything else (control bytes,
+ * C1 controls, bytes of no valid sequence) as \xNN, so that no input
+ * can start a line of its own.  At most max input bytes are shown; a
+ * longer input ends in "... (N bytes)".  out needs
+ * ESCAPE_BUFSIZE(max) bytes.
+ */
+#define ESCAPE_BUFSIZE(max) (4 * (size_t)(max) + 32)
+char *str_escape(const unsigned char *in, size_t len, size_t max, char *out);
+/* The length of the valid UTF-8 sequence at p (left bytes), else 1. */
+size_t utf8_length(const unsigned char *p, size_t left);
 
 #endif

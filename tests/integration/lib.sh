@@ -3,8 +3,8 @@
 #
 # The tests run the real echod and clients on loopback, on ports picked
 # free at run time.  Every wait is bounded; nothing is timed.  The
-# environment (ECHOD, ECHOD_TCP, ECHOD_UDP, PROBE, SAMPLE_CONF) comes from
-# Makefile.am's AM_TESTS_ENVIRONMENT.
+# environment (ECHOD, ECHOD_TCP, ECHOD_UDP, PROBE, SAMPLE_CONF, MODULE_DIR
+# and the like) comes from Makefile.am's AM_TESTS_ENVIRONMENT.
 set -u
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-test.XXXXXX")
@@ -54,9 +54,15 @@ free_port() {
 	"$PROBE" free-port || fail "no free port"
 }
 
-# write_conf FILE: the listeners read from standard input, one a line.
+# write_conf FILE [TOP]: the listeners read from standard input, one a
+# line, after TOP (top-level settings such as modules) if given.
 write_conf() {
-	{ echo "listeners = ("; sed '$!s/$/,/'; echo ");"; } > "$1"
+	{ echo "${2:-}"; echo "listeners = ("; sed '$!s/$/,/'; echo ");"; } > "$1"
+}
+
+# The modules built here, for write_conf's TOP.
+built_modules() {
+	echo "module_dir = \"$MODULE_DIR\"; modules = ( $1 );"
 }
 
 # wait_for COMMAND...: until it succeeds, at most 30 s.

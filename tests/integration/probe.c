@@ -17,6 +17,11 @@
  *       connection until killed.
  *   probe sink PORT             a server on 127.0.0.1 that never answers:
  *       binds TCP (listening) and UDP, prints "ready", sleeps until killed.
+ *   probe free-range N          the first port of N consecutive ones, below
+ *       the kernel's ephemeral range, that TCP and UDP find free on
+ *       127.0.0.1; random, so that tests running at once pick apart.
+ *   probe scan HOST LOW HIGH    a plain connect() to each port; print
+ *       those that accept, one a line (what nmap -sT does).
  *
  * Every wait is bounded by -w seconds (default 30).  Exit 0 on success,
  * 1 on failure (with a message), 2 on usage.
@@ -166,6 +171,52 @@ cmd_free_port(void)
 		}
 	}
 	die("free-port: no free port in 100 tries");
+}
+
+static int
+cmd_free_range(const char *count)
+{
+	int n = atoi(count), tries, base, p;
+
+	if (n < 1 || n > 1000)
+		die("free-range: N must be 1-1000");
+	srand((unsigned)getpid() ^ (unsigned)time(NULL));
+	for (tries = 0; tries < 100; tries++) {
+		/* 20000-32767: below Linux's default ephemeral ports. */
+		base = 20000 + rand() % (32768 - 20000 - n);
+		for (p = base; p < base + n; p++)
+			if (!bindable(AF_INET, SOCK_STREAM, p) ||
+			    !bindable(AF_INET, SOCK_DGRAM, p))
+				break;
+		if (p == base + n) {
+			printf("%d\n", base);
+			return 0;
+		}
+	}
+	die("free-range: no %d free ports in 100 tries", n);
+}
+
+static int
+cmd_scan(const char *host, const char *low, const char *high)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	struct sockaddr_storage ss;
+	int p, fd, rc;
+
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0)
+		die("%s: %s", host, gai_strerror(rc));
+	memcpy(&ss, res->ai_addr, res->ai_addrlen);
+	for (p = atoi(low); p <= atoi(high); p++) {
+		/* sin_port and sin6_port sit at the same offset. */
+		((struct sockaddr_in *)&ss)->sin_port = htons(p);
+		if ((fd = socket(res->ai_family, SOCK_STREAM, 0)) == -1)
+			die("socket: %s", strerror(errno));
+		if (connect(fd, (struct sockaddr *)&ss, res->ai_addrlen) == 0)
+			printf("%d\n", p);
+		close(fd);
+	}
+	freeaddrinfo(res);
+	return 0;
 }
 
 struct tcp_conn {
@@ -338,7 +389,8 @@ usage(void)
 {
 	fputs("usage: probe free-port | ipv6 | tcp [-c N] [-n] [-w S] HOST "
 	      "PORT | reset HOST PORT | udp [-w S] HOST PORT | flood HOST "
-	      "PORT BYTES | sink PORT\n", stderr);
+	      "PORT BYTES | sink PORT | free-range N | scan HOST LOW HIGH\n",
+	    stderr);
 	exit(2);
 }
 
@@ -382,6 +434,10 @@ main(int argc, char *argv[])
 		return cmd_udp(argv[0], argv[1]);
 	if (strcmp(cmd, "sink") == 0 && argc == 1)
 		return cmd_sink(argv[0]);
+	if (strcmp(cmd, "free-range") == 0 && argc == 1)
+		return cmd_free_range(argv[0]);
+	if (strcmp(cmd, "scan") == 0 && argc == 3)
+		return cmd_scan(argv[0], argv[1], argv[2]);
 	if (strcmp(cmd, "flood") == 0 && argc == 3)
 		return cmd_flood(argv[0], argv[1], argv[2]);
 	usage();

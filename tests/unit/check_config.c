@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "suites.h"
+#include "transform.h"
 
 static char conf_path[64];
 
@@ -64,25 +65,46 @@ expect_ok(const char *text)
 	return conf;
 }
 
+/* The sample config, with module_dir set to the modules just built. */
 START_TEST(test_sample_config)
 {
+	const char dir[] = "module_dir = \"" ECHOD_BUILT_MODULES "\";\n";
+	const struct echod_listener_config *lc;
 	struct echod_config *conf;
-	char *errors = NULL, name[64];
+	char name[64], text[16384];
+	size_t n;
+	FILE *fp;
 
-	conf = config_load(ECHOD_SAMPLE_CONF, &errors);
-	ck_assert_msg(conf != NULL, "sample config: %s", errors);
-	ck_assert_uint_eq(conf->nlisteners, 5);
-	ck_assert_int_eq(conf->listeners[0].protocol, ECHOD_PROTO_UDP);
-	ck_assert_str_eq(conf->listeners[0].address, "::");
-	ck_assert_int_eq(conf->listeners[0].port, 12000);
-	ck_assert_ptr_eq(conf->listeners[0].transform, &transform_upper);
+	ck_assert_ptr_nonnull(fp = fopen(ECHOD_SAMPLE_CONF, "r"));
+	memcpy(text, dir, sizeof(dir));
+	n = fread(text + sizeof(dir) - 1, 1, sizeof(text) - sizeof(dir), fp);
+	ck_assert(feof(fp));
+	text[sizeof(dir) - 1 + n] = '\0';
+	fclose(fp);
+	conf = expect_ok(text);
+	ck_assert_uint_eq(conf->nlisteners, 9);
+	ck_assert_uint_eq(conf->transforms->nmodules, 2);
+	lc = &conf->listeners[0];
+	ck_assert_int_eq(lc->protocol, ECHOD_PROTO_UDP);
+	ck_assert_str_eq(lc->address, "::");
+	ck_assert_int_eq(lc->port_min, 12000);
+	ck_assert_int_eq(lc->port_max, 12000);
+	ck_assert_str_eq(config_transform_name(lc), "upper");
 	ck_assert_int_eq(conf->listeners[1].protocol, ECHOD_PROTO_TCP);
-	ck_assert_ptr_eq(conf->listeners[3].transform, &transform_rot13);
+	ck_assert_str_eq(config_transform_name(&conf->listeners[3]), "rot13");
 	ck_assert_str_eq(config_listener_name(&conf->listeners[1], name,
 	    sizeof(name)), "tcp [::]:12000");
 	ck_assert(conf->listeners[4].close_after_reply);
 	ck_assert_str_eq(config_listener_name(&conf->listeners[4], name,
 	    sizeof(name)), "tcp 127.0.0.1:12007");
+	ck_assert_str_eq(config_transform_name(&conf->listeners[5]),
+	    "caesar(shift=3), upper");
+	ck_assert_int_eq(conf->listeners[6].framing, ECHOD_FRAMING_LINE);
+	ck_assert(conf->listeners[7].transform->message);
+	lc = &conf->listeners[8];
+	ck_assert_str_eq(config_listener_name(lc, name, sizeof(name)),
+	    "tcp [::]:22400-22499");
+	ck_assert(lc->log_messages);
 	config_free(conf);
 }
 END_TEST
@@ -92,12 +114,22 @@ START_TEST(test_defaults)
 	struct echod_config *conf = expect_ok(
 	    "listeners = ( { protocol = \"udp\"; port = 7; } );\n");
 
+	const struct echod_listener_config *lc = &conf->listeners[0];
+
 	ck_assert_uint_eq(conf->nlisteners, 1);
-	ck_assert_str_eq(conf->listeners[0].address, "::");
-	ck_assert_ptr_eq(conf->listeners[0].transform, &transform_echo);
-	ck_assert(!conf->listeners[0].close_after_reply);
-	ck_assert(!conf->listeners[0].ipv6_only);
-	ck_assert_int_eq(conf->listeners[0].line, 1);
+	ck_assert_str_eq(lc->address, "::");
+	ck_assert_uint_eq(lc->transform->nsteps, 0);
+	ck_assert_str_eq(config_transform_name(lc), "echo");
+	ck_assert(!lc->close_after_reply);
+	ck_assert(!lc->ipv6_only);
+	ck_assert(!lc->same_port);
+	ck_assert_int_eq(lc->framing, ECHOD_FRAMING_STREAM);
+	ck_assert_int_eq(lc->max_line, 65536);
+	ck_assert(!lc->log_messages);
+	ck_assert_int_eq(lc->log_length, 200);
+	ck_assert_int_eq(lc->line, 1);
+	ck_assert_str_eq(conf->module_dir, ECHOD_MODULE_DIR);
+	ck_assert_uint_eq(conf->transforms->nmodules, 0);
 	config_free(conf);
 }
 END_TEST
@@ -108,7 +140,8 @@ START_TEST(test_every_setting)
 	    "listeners = (\n"
 	    "  { protocol = \"tcp\"; address = \"::1\"; port = 65535;\n"
 	    "    transform = \"rot13\"; close_after_reply = true;\n"
-	    "    ipv6_only = true; },\n"
+	    "    ipv6_only = true; framing = \"line\"; max_line = 10;\n"
+	    "    log_messages = true; log_length = 1024; },\n"
 	    "  { protocol = \"udp\"; address = \"::1\"; port = 65535; },\n"
 	    "  { protocol = \"tcp\"; address = \"localhost\"; port = 1L; }\n"
 	    ");\n");
@@ -116,13 +149,18 @@ START_TEST(test_every_setting)
 
 	ck_assert_uint_eq(conf->nlisteners, 3);
 	ck_assert_str_eq(lc->address, "::1");
-	ck_assert_int_eq(lc->port, 65535);
-	ck_assert_ptr_eq(lc->transform, &transform_rot13);
+	ck_assert_int_eq(lc->port_min, 65535);
+	ck_assert_int_eq(lc->port_max, 65535);
+	ck_assert_str_eq(config_transform_name(lc), "rot13");
 	ck_assert(lc->close_after_reply);
 	ck_assert(lc->ipv6_only);
+	ck_assert_int_eq(lc->framing, ECHOD_FRAMING_LINE);
+	ck_assert_int_eq(lc->max_line, 10);
+	ck_assert(lc->log_messages);
+	ck_assert_int_eq(lc->log_length, 1024);
 	ck_assert_int_eq(lc->line, 2);
-	ck_assert_int_eq(conf->listeners[1].line, 5);
-	ck_assert_int_eq(conf->listeners[2].port, 1);
+	ck_assert_int_eq(conf->listeners[1].line, 6);
+	ck_assert_int_eq(conf->listeners[2].port_min, 1);
 	config_free(conf);
 }
 END_TEST
@@ -164,14 +202,17 @@ END_TEST
 START_TEST(test_wrong_types)
 {
 	expect_errors("listeners = (\n"
-		      "  { protocol = \"tcp\"; port = \"12000\"; },\n"
+		      "  { protocol = \"tcp\"; port = true; },\n"
 		      "  { protocol = 6; port = 2; },\n"
-		      "  { protocol = \"udp\"; port = 3.5; transform = [\"echo\"]; }\n"
+		      "  { protocol = \"udp\"; port = 3.5; transform = 3.5; }\n"
 		      ");\n",
-	    "@:2: listeners[0].port: expected an integer\n"
+	    "@:2: listeners[0].port: expected a port number or a range in "
+	    "double quotes (\"22400-22499\")\n"
 	    "@:3: listeners[1].protocol: expected a string in double quotes\n"
-	    "@:4: listeners[2].port: expected an integer\n"
-	    "@:4: listeners[2].transform: expected a string in double quotes\n");
+	    "@:4: listeners[2].port: expected a port number or a range in "
+	    "double quotes (\"22400-22499\")\n"
+	    "@:4: listeners[2].transform: expected a transform's name, a group "
+	    "{ name = \"...\"; ... } or a list of those\n");
 }
 END_TEST
 
@@ -272,10 +313,222 @@ START_TEST(test_all_errors_at_once)
 		      "  { protocol = \"udp\"; port = 1; transform = \"x\"; }\n"
 		      ");\n"
 		      "extra = true;\n",
+	    "@:5: extra: unknown setting\n"
 	    "@:2: listeners[0].port: 0 is out of range (1-65535)\n"
 	    "@:3: listeners[1].transform: unknown transform \"x\" "
+	    "(known: echo, upper, rot13)\n");
+}
+END_TEST
+
+START_TEST(test_port_ranges)
+{
+	struct echod_config *conf = expect_ok(
+	    "listeners = (\n"
+	    "  { protocol = \"tcp\"; port = \"22400-22499\"; same_port = true; },\n"
+	    "  { protocol = \"udp\"; port = \"22400-22499\"; same_port = true; },\n"
+	    "  { protocol = \"tcp\"; port = \"12000\"; },\n"
+	    "  { protocol = \"tcp\"; port = \"1-65535\"; },\n"
+	    "  { protocol = \"tcp\"; port = \"22450\"; }\n"
+	    ");\n");
+
+	ck_assert_int_eq(conf->listeners[0].port_min, 22400);
+	ck_assert_int_eq(conf->listeners[0].port_max, 22499);
+	ck_assert(conf->listeners[0].same_port);
+	ck_assert_int_eq(conf->listeners[2].port_min, 12000);
+	ck_assert_int_eq(conf->listeners[2].port_max, 12000);
+	ck_assert_int_eq(conf->listeners[3].port_max, 65535);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_port_range_errors)
+{
+	const char *bad[] = { "", "abc", "22499-22400", "0-10", "1-70000",
+		"12000-", "-5", "1 - 5", "12x", "000012000", NULL };
+	char text[256], want[256];
+	size_t i;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		snprintf(text, sizeof(text), "listeners = ( { protocol = "
+		    "\"tcp\"; port = \"%s\"; } );\n", bad[i]);
+		snprintf(want, sizeof(want), "@:1: listeners[0].port: \"%s\" is "
+		    "neither a port nor a range of ports (LOW-HIGH, 1-65535, "
+		    "LOW <= HIGH)\n", bad[i]);
+		expect_errors(text, want);
+	}
+}
+END_TEST
+
+START_TEST(test_same_port_errors)
+{
+	expect_errors("listeners = (\n"
+		      "  { protocol = \"tcp\"; port = 5; same_port = true; },\n"
+		      "  { protocol = \"tcp\"; port = \"6-9\"; same_port = true; },\n"
+		      "  { protocol = \"udp\"; port = \"6-10\"; same_port = true; }\n"
+		      ");\n",
+	    "@:2: listeners[0].same_port: applies only to a port range\n"
+	    "@:3: listeners[1].same_port: no other listener has port range "
+	    "6-9 and same_port\n"
+	    "@:4: listeners[2].same_port: no other listener has port range "
+	    "6-10 and same_port\n");
+}
+END_TEST
+
+START_TEST(test_transform_forms)
+{
+	struct echod_config *conf = expect_ok(
+	    "listeners = (\n"
+	    "  { protocol = \"udp\"; port = 1; transform = ( \"rot13\", \"upper\" ); },\n"
+	    "  { protocol = \"udp\"; port = 2; transform = [ \"upper\", \"echo\" ]; },\n"
+	    "  { protocol = \"udp\"; port = 3; transform = { name = \"rot13\"; }; },\n"
+	    "  { protocol = \"udp\"; port = 4; transform = ( { name = \"upper\"; } ); }\n"
+	    ");\n");
+
+	ck_assert_str_eq(config_transform_name(&conf->listeners[0]),
+	    "rot13, upper");
+	ck_assert_uint_eq(conf->listeners[0].transform->nsteps, 2);
+	ck_assert_str_eq(config_transform_name(&conf->listeners[1]),
+	    "upper, echo");
+	ck_assert_uint_eq(conf->listeners[1].transform->nsteps, 1);
+	ck_assert_str_eq(config_transform_name(&conf->listeners[2]), "rot13");
+	ck_assert_str_eq(config_transform_name(&conf->listeners[3]), "upper");
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_transform_errors)
+{
+	expect_errors("listeners = (\n"
+		      "  { protocol = \"udp\"; port = 1; transform = ( ); },\n"
+		      "  { protocol = \"udp\"; port = 2; transform = { shift = 3; }; },\n"
+		      "  { protocol = \"udp\"; port = 3; transform = ( \"upper\", \"nope\" ); },\n"
+		      "  { protocol = \"udp\"; port = 4; transform = { name = \"upper\"; x = 1; }; },\n"
+		      "  { protocol = \"udp\"; port = 5; transform = ( ( \"upper\" ) ); },\n"
+		      "  { protocol = \"udp\"; port = 6;\n"
+		      "    transform = { name = \"upper\"; list = ( 1 ); }; }\n"
+		      ");\n",
+	    "@:2: listeners[0].transform: an empty list; leave transform out "
+	    "for \"echo\"\n"
+	    "@:3: listeners[1].transform: a transform with parameters needs "
+	    "name = \"...\";\n"
+	    "@:4: listeners[2].transform[1]: unknown transform \"nope\" "
 	    "(known: echo, upper, rot13)\n"
-	    "@:5: extra: unknown setting\n");
+	    "@:5: listeners[3].transform: upper: upper takes no parameters "
+	    "(\"x\" given)\n"
+	    "@:6: listeners[4].transform[0]: expected a transform's name, a "
+	    "group { name = \"...\"; ... } or a list of those\n"
+	    "@:8: listeners[5].transform.list: a parameter is an integer, true "
+	    "or false, or a string\n");
+}
+END_TEST
+
+START_TEST(test_framing)
+{
+	expect_errors("listeners = (\n"
+		      "  { protocol = \"tcp\"; port = 1; framing = \"lines\"; },\n"
+		      "  { protocol = \"udp\"; port = 2; framing = \"line\"; },\n"
+		      "  { protocol = \"tcp\"; port = 3; max_line = 10; },\n"
+		      "  { protocol = \"tcp\"; port = 4; framing = \"line\"; max_line = 0; }\n"
+		      ");\n",
+	    "@:2: listeners[0].framing: \"lines\" is neither \"stream\" nor "
+	    "\"line\"\n"
+	    "@:5: listeners[3].max_line: 0 is out of range (1-16777216)\n");
+	expect_errors("listeners = (\n"
+		      "  { protocol = \"udp\"; port = 2; framing = \"line\"; },\n"
+		      "  { protocol = \"tcp\"; port = 3; max_line = 10; }\n"
+		      ");\n",
+	    "@:2: listeners[0].framing: udp takes each datagram as one "
+	    "message; framing is for tcp\n"
+	    "@:3: listeners[1].max_line: applies only with framing = "
+	    "\"line\"\n");
+}
+END_TEST
+
+START_TEST(test_log_length)
+{
+	expect_errors("listeners = ( { protocol = \"tcp\"; port = 1; "
+		      "log_length = 1025; } );\n",
+	    "@:1: listeners[0].log_length: 1025 is out of range (1-1024)\n");
+}
+END_TEST
+
+START_TEST(test_modules)
+{
+	struct echod_config *conf = expect_ok(
+	    "module_dir = \"" ECHOD_BUILT_MODULES "\";\n"
+	    "modules = ( \"caesar.so\", \"" ECHOD_BUILT_MODULES "/reverse.so\" );\n"
+	    "listeners = (\n"
+	    "  { protocol = \"udp\"; port = 1;\n"
+	    "    transform = ( \"reverse\", { name = \"caesar\"; shift = 1; } ); },\n"
+	    "  { protocol = \"tcp\"; port = 1; framing = \"line\";\n"
+	    "    transform = \"reverse\"; }\n"
+	    ");\n");
+	const struct transform_entry *e;
+
+	ck_assert_str_eq(conf->module_dir, ECHOD_BUILT_MODULES);
+	ck_assert_uint_eq(conf->transforms->nmodules, 2);
+	e = transform_registry_find(conf->transforms, "caesar");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->module, ECHOD_BUILT_MODULES "/caesar.so");
+	ck_assert_str_eq(config_transform_name(&conf->listeners[0]),
+	    "reverse, caesar(shift=1)");
+	ck_assert(conf->listeners[0].transform->message);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_module_errors)
+{
+	/* Each refusal names the file, the line, the module and the reason. */
+	expect_errors("module_dir = \"" ECHOD_TEST_MODULES "\";\n"
+		      "modules = ( \"faulty_abi.so\",\n"
+		      "  \"faulty_no_entry.so\", \"faulty_clash.so\",\n"
+		      "  \"/nonexistent/x.so\", 7 );\n"
+		      "listeners = ( { protocol = \"tcp\"; port = 1; } );\n",
+	    "@:2: modules[0]: " ECHOD_TEST_MODULES "/faulty_abi.so: built for "
+	    "transform ABI 2; this echod has ABI 1 (rebuild the module against "
+	    "its header)\n"
+	    "@:3: modules[1]: " ECHOD_TEST_MODULES "/faulty_no_entry.so: no "
+	    "entry point: the module defines no \"echod_module\" (write "
+	    "ECHOD_MODULE(...) in it)\n"
+	    "@:3: modules[2]: " ECHOD_TEST_MODULES "/faulty_clash.so: "
+	    "transform \"upper\" is already defined as a built-in\n"
+	    "@:4: modules[3]: /nonexistent/x.so: cannot open shared object "
+	    "file: No such file or directory\n"
+	    "@:4: modules[4]: expected a file name in double quotes\n");
+	expect_errors("modules = \"caesar.so\";\n"
+		      "listeners = ( { protocol = \"tcp\"; port = 1; } );\n",
+	    "@:1: modules: expected a list of file names in parentheses\n");
+}
+END_TEST
+
+START_TEST(test_module_transform_errors)
+{
+	expect_errors("module_dir = \"" ECHOD_BUILT_MODULES "\";\n"
+		      "modules = ( \"caesar.so\", \"reverse.so\" );\n"
+		      "listeners = (\n"
+		      "  { protocol = \"udp\"; port = 1;\n"
+		      "    transform = { name = \"caesar\"; shift = 30; }; },\n"
+		      "  { protocol = \"udp\"; port = 2;\n"
+		      "    transform = { name = \"caesar\"; shfit = 3; }; }\n"
+		      ");\n",
+	    "@:5: listeners[0].transform: caesar (" ECHOD_BUILT_MODULES
+	    "/caesar.so): shift: expected a whole number from 0 to 25\n"
+	    "@:7: listeners[1].transform: caesar (" ECHOD_BUILT_MODULES
+	    "/caesar.so): unknown parameter \"shfit\" (caesar takes shift)\n");
+	/* A message transform needs messages: not on a tcp stream. */
+	expect_errors("module_dir = \"" ECHOD_BUILT_MODULES "\";\n"
+		      "modules = ( \"reverse.so\" );\n"
+		      "listeners = (\n"
+		      "  { protocol = \"tcp\"; port = 3; transform = \"reverse\"; },\n"
+		      "  { protocol = \"tcp\"; port = 4;\n"
+		      "    transform = ( \"upper\", \"reverse\" ); },\n"
+		      "  { protocol = \"udp\"; port = 4; transform = \"reverse\"; }\n"
+		      ");\n",
+	    "@:4: listeners[0].transform: reverse works on whole messages, "
+	    "which a stream does not have; set framing = \"line\"\n"
+	    "@:6: listeners[1].transform: reverse works on whole messages, "
+	    "which a stream does not have; set framing = \"line\"\n");
 }
 END_TEST
 
@@ -304,6 +557,16 @@ config_suite(void)
 	tcase_add_test(invalid, test_duplicates);
 	tcase_add_test(invalid, test_close_after_reply_udp);
 	tcase_add_test(invalid, test_all_errors_at_once);
+	tcase_add_test(valid, test_port_ranges);
+	tcase_add_test(invalid, test_port_range_errors);
+	tcase_add_test(invalid, test_same_port_errors);
+	tcase_add_test(valid, test_transform_forms);
+	tcase_add_test(invalid, test_transform_errors);
+	tcase_add_test(invalid, test_framing);
+	tcase_add_test(invalid, test_log_length);
+	tcase_add_test(valid, test_modules);
+	tcase_add_test(invalid, test_module_errors);
+	tcase_add_test(invalid, test_module_transform_errors);
 	suite_add_tcase(s, invalid);
 	return s;
 }

@@ -13,6 +13,8 @@ main(void)
 	int failed;
 
 	srunner_add_suite(sr, config_suite());
+	srunner_add_suite(sr, modules_suite());
+	srunner_add_suite(sr, util_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
