@@ -18,9 +18,12 @@
  *	#include <echod/transform.h>
  *
  *	static void
- *	swap_apply(void *state, unsigned char *buf, size_t len)
+ *	swapcase_apply(void *state, unsigned char *buf, size_t len)
  *	{
- *		for (size_t i = 0; i < len; i++)
+ *		size_t i;
+ *
+ *		(void)state;
+ *		for (i = 0; i < len; i++)
  *			if ((buf[i] | 0x20) >= 'a' && (buf[i] | 0x20) <= 'z')
  *				buf[i] ^= 0x20;
  *	}
@@ -29,7 +32,7 @@
  *		.name = "swapcase",
  *		.description = "ASCII letters change case",
  *		.kind = ECHOD_TRANSFORM_BYTEWISE,
- *		.apply = swap_apply,
+ *		.apply = swapcase_apply,
  *	};
  *
  *	ECHOD_MODULE(&swapcase);
@@ -37,6 +40,8 @@
  * Build it with
  *	cc -shared -fPIC $(pkg-config --cflags echod) -o swapcase.so swapcase.c
  * and name it in echod.conf: modules = ( "/path/to/swapcase.so" );
+ * examples/ holds this module with its Makefile; man 3 echod-transform
+ * says the same at more length.
  *
  * Parameters.  In the config a transform is a name ("caesar") or a
  * group with parameters ({ name = "caesar"; shift = 3; }).  echod calls

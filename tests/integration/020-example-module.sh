@@ -27,8 +27,9 @@ expect_eq "$(pkg-config --cflags echod | sed 's/ *$//')" "-I$(dirname "$(dirname
     "pkg-config --cflags echod names the installed header's directory"
 
 examples=$(find "$dest" -type d -path '*/examples' | head -n 1)
-[ -f "$examples/swapcase.c" ] && [ -f "$examples/Makefile" ] ||
-    fail "the example was not installed"
+for f in "$examples/swapcase.c" "$examples/Makefile"; do
+	[ -f "$f" ] || fail "the example was not installed: no $f"
+done
 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$examples" > "$tmp/build.log" 2>&1 ||
     { cat "$tmp/build.log" >&2; fail "the example does not build"; }
 expect_match "$tmp/build.log" "pkg-config --cflags echod" "the example builds with pkg-config"
@@ -37,8 +38,9 @@ ok "the installed example builds"
 moddir=$(pkg-config --variable=moduledir echod)
 # pkgconf puts the sysroot before variables too; pkg-config 0.29 did not.
 case $moddir in "$dest"/*) ;; *) moddir=$dest$moddir ;; esac
-[ -f "$moddir/caesar.so" ] && [ -f "$moddir/reverse.so" ] ||
-    fail "the shipped modules are not in $moddir"
+for f in "$moddir/caesar.so" "$moddir/reverse.so"; do
+	[ -f "$f" ] || fail "a shipped module was not installed: no $f"
+done
 expect_eq "$(find "$moddir" -name '*.la' | wc -l)" 0 "no libtool archives installed"
 
 p=$(free_port)

@@ -62,6 +62,8 @@ die(const char *fmt, ...)
 static void
 buf_append(struct buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return; /* b->data may still be NULL */
 	if (b->len + n > b->cap) {
 		b->cap = (b->len + n) * 2;
 		if ((b->data = realloc(b->data, b->cap)) == NULL)
@@ -283,7 +285,8 @@ cmd_tcp(const char *host, const char *port, int nconns, int halfclose)
 	}
 	for (i = 0; i < nconns; i++) {
 		if (c[i].reply.len != c[0].reply.len ||
-		    memcmp(c[i].reply.data, c[0].reply.data, c[0].reply.len))
+		    (c[0].reply.len > 0 && memcmp(c[i].reply.data, c[0].reply.data,
+			c[0].reply.len) != 0))
 			die("connection %d's reply differs from connection 0's", i);
 	}
 	fwrite(c[0].reply.data, 1, c[0].reply.len, stdout);
