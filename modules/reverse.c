@@ -10,6 +10,8 @@
 
 #include <echod/transform.h>
 
+#include "utf8.h" /* echod's own, compiled into this module */
+
 /* Reverse buf[0..len-1]. */
 static void
 reverse_bytes(unsigned char *buf, size_t len)
@@ -22,34 +24,6 @@ reverse_bytes(unsigned char *buf, size_t len)
 		buf[i] = buf[j - 1];
 		buf[j - 1] = t;
 	}
-}
-
-/*
- * The length of the valid UTF-8 sequence at p (at most left bytes), or
- * 1 for a byte that does not start one.  Overlong forms, surrogates and
- * values past U+10FFFF are not valid.
- */
-static size_t
-utf8_length(const unsigned char *p, size_t left)
-{
-	size_t n, i;
-	unsigned long cp;
-
-	if (p[0] < 0xc2 || p[0] > 0xf4)
-		return 1; /* ASCII, a continuation byte, or never valid */
-	n = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
-	if (n > left)
-		return 1;
-	cp = p[0] & (0x7f >> n);
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 1;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 1;
-	return n;
 }
 
 /* Reverse each character's bytes, then the whole: characters reversed. */

@@ -42,7 +42,5 @@ bool addr_equal(const struct sockaddr *a, const struct sockaddr *b);
  */
 #define ESCAPE_BUFSIZE(max) (4 * (size_t)(max) + 32)
 char *str_escape(const unsigned char *in, size_t len, size_t max, char *out);
-/* The length of the valid UTF-8 sequence at p (left bytes), else 1. */
-size_t utf8_length(const unsigned char *p, size_t left);
 
 #endif
