@@ -12,8 +12,9 @@
  *             TCP_HIGH_WATER bytes wait for a client that does not read,
  *             and resumes once they are sent, so memory stays bounded.
  *   FLUSHING  the client sent EOF: send what is pending, then close.
- *   REPLIED   close_after_reply: the first read was answered; once it is
- *             sent, shut the write side and linger.
+ *   REPLIED   no more replies (close_after_reply answered its first
+ *             message, or a line was longer than max_line): once what is
+ *             pending is sent, shut the write side and linger.
  *   LINGERING discard input until the client closes (bounded in time and
  *             bytes), so that closing never resets a reply still in
  *             flight to the client.
@@ -174,7 +175,11 @@ tcp_conn_stream(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 		conn_replied(c, in);
 }
 
-/* framing "line": a line too long to answer ends the connection. */
+/*
+ * framing "line": a line too long to answer ends the connection, the
+ * way close_after_reply does, so that replies already queued still
+ * arrive instead of being cut off by a reset.
+ */
 static void
 tcp_conn_too_long(struct conn *c, struct evbuffer *in)
 {
@@ -183,9 +188,7 @@ tcp_conn_too_long(struct conn *c, struct evbuffer *in)
 	log_info("%s: %s: a line longer than max_line (%d bytes); closing",
 	    c->listener->name, addr_format(&c->peer.sa, peer, sizeof(peer)),
 	    c->listener->conf->max_line);
-	c->state = CONN_FLUSHING;
-	bufferevent_disable(c->bev, EV_READ);
-	evbuffer_drain(in, evbuffer_get_length(in));
+	conn_replied(c, in);
 }
 
 /*
@@ -268,8 +271,8 @@ tcp_conn_read_cb(struct bufferevent *bev, void *arg)
 		tcp_conn_lines(c, in, out);
 	else
 		tcp_conn_stream(c, in, out);
-	if (c->state == CONN_FLUSHING && evbuffer_get_length(out) == 0)
-		conn_free(c);
+	if (c->state == CONN_REPLIED && evbuffer_get_length(out) == 0)
+		conn_linger(c); /* nothing left to send: no write callback */
 	else if (c->state == CONN_OPEN &&
 	    evbuffer_get_length(out) >= TCP_HIGH_WATER)
 		bufferevent_disable(bev, EV_READ);
