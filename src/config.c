@@ -65,7 +65,6 @@ static void parse_modules(struct config_parser *, const config_setting_t *,
 static void parse_listeners(struct config_parser *, const config_setting_t *,
     void *);
 
-
 #define LISTENER_FIELD(f) offsetof(struct echod_listener_config, f)
 
 static const struct config_option listener_options[] = {
@@ -393,7 +392,7 @@ parse_transform_step(struct config_parser *p, const config_setting_t *s,
     struct transform_chain *chain)
 {
 	const struct transform_entry *e;
-	const config_setting_t *m;
+	const config_setting_t *m, *name_setting;
 	struct echod_param *params = NULL;
 	const char *name;
 	char known[256], err[256];
@@ -402,20 +401,21 @@ parse_transform_step(struct config_parser *p, const config_setting_t *s,
 	if (config_setting_type(s) == CONFIG_TYPE_STRING)
 		name = config_setting_get_string(s);
 	else if (config_setting_is_group(s)) {
-		if ((m = config_setting_get_member(s, "name")) == NULL ||
-		    config_setting_type(m) != CONFIG_TYPE_STRING) {
+		name_setting = config_setting_get_member(s, "name");
+		if (name_setting == NULL ||
+		    config_setting_type(name_setting) != CONFIG_TYPE_STRING) {
 			parser_error(p, s, "a transform with parameters needs "
 			    "name = \"...\";");
 			return;
 		}
-		name = config_setting_get_string(m);
+		name = config_setting_get_string(name_setting);
 		params = calloc(config_setting_length(s), sizeof(*params));
 		if (params == NULL) {
 			parser_error(p, s, "out of memory");
 			return;
 		}
 		for (i = 0; (m = config_setting_get_elem(s, i)) != NULL; i++)
-			if (m != config_setting_get_member(s, "name") &&
+			if (m != name_setting &&
 			    transform_param(p, m, &params[n++]) == -1)
 				goto done;
 	} else {
@@ -549,25 +549,30 @@ same_socket(const struct echod_listener_config *a,
     const struct echod_listener_config *b)
 {
 	/* A range picks around what is taken, so only fixed ports clash. */
-	return a->protocol == b->protocol && a->port_min == a->port_max &&
-	    b->port_min == b->port_max && a->port_min == b->port_min &&
+	return a->protocol == b->protocol && !config_port_is_range(a) &&
+	    !config_port_is_range(b) && a->port_min == b->port_min &&
 	    same_address(a->address, b->address);
 }
 
-/* Does another listener share a's range and ask for same_port too? */
+bool
+config_same_pick(const struct echod_listener_config *a,
+    const struct echod_listener_config *b)
+{
+	return a->same_port && b->same_port && a->port_min == b->port_min &&
+	    a->port_max == b->port_max;
+}
+
+/* Does another listener share a's pick of a port? */
 static bool
 has_same_port_partner(const struct echod_config *conf,
     const struct echod_listener_config *a)
 {
-	const struct echod_listener_config *b;
 	size_t i;
 
-	for (i = 0; i < conf->nlisteners; i++) {
-		b = &conf->listeners[i];
-		if (b != a && b->same_port && b->port_min == a->port_min &&
-		    b->port_max == a->port_max)
+	for (i = 0; i < conf->nlisteners; i++)
+		if (&conf->listeners[i] != a &&
+		    config_same_pick(a, &conf->listeners[i]))
 			return true;
-	}
 	return false;
 }
 
@@ -593,7 +598,7 @@ validate_listener(struct config_parser *p, const config_setting_t *s,
 		parser_error(p, MEMBER("transform"), "%s works on whole "
 		    "messages, which a stream does not have; set framing = "
 		    "\"line\"", a->transform->message->name);
-	if (a->same_port && a->port_min == a->port_max)
+	if (a->same_port && !config_port_is_range(a))
 		parser_error(p, MEMBER("same_port"), "applies only to a port "
 		    "range");
 	else if (a->same_port && !has_same_port_partner(conf, a))
@@ -721,7 +726,7 @@ config_listener_name(const struct echod_listener_config *lc, char *buf,
 	char hostport[ECHOD_ADDRSTRLEN + 16];
 
 	hostport_format(lc->address, lc->port_min, hostport, sizeof(hostport));
-	if (lc->port_max != lc->port_min)
+	if (config_port_is_range(lc))
 		snprintf(hostport + strlen(hostport),
 		    sizeof(hostport) - strlen(hostport), "-%d", lc->port_max);
 	snprintf(buf, len, "%s %s", config_protocol_name(lc->protocol),

@@ -54,6 +54,15 @@ struct echod_config {
 struct echod_config *config_load(const char *path, char **errors);
 void config_free(struct echod_config *);
 
+/* Is lc's port a range to pick from, rather than one port? */
+static inline bool
+config_port_is_range(const struct echod_listener_config *lc)
+{
+	return lc->port_min != lc->port_max;
+}
+/* Do a and b get one pick of a port: same range, both same_port? */
+bool config_same_pick(const struct echod_listener_config *a,
+    const struct echod_listener_config *b);
 /* The chain's name for the logs: "echo" when it is empty. */
 const char *config_transform_name(const struct echod_listener_config *);
 /* "tcp" or "udp". */

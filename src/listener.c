@@ -23,7 +23,7 @@ static int
 listener_bind(const struct echod_listener_config *lc, const struct addrinfo *ai,
     char *err, size_t errlen, const char *name)
 {
-	int fd, on = 1, v6only = lc->ipv6_only;
+	int fd, on = 1, v6only = lc->ipv6_only, saved;
 	const char *what;
 
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -51,9 +51,11 @@ listener_bind(const struct echod_listener_config *lc, const struct addrinfo *ai,
 	}
 	return fd;
 fail:
-	snprintf(err, errlen, "%s: %s%s", name, what, strerror(errno));
+	saved = errno; /* the caller tells EADDRINUSE apart */
+	snprintf(err, errlen, "%s: %s%s", name, what, strerror(saved));
 	if (fd != -1)
 		close(fd);
+	errno = saved;
 	return -1;
 }
 

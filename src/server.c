@@ -75,7 +75,7 @@ server_announce(struct echod_server *srv)
 	TAILQ_FOREACH(l, &srv->listeners, entry) {
 		lc = l->conf;
 		range[0] = '\0';
-		if (lc->port_min != lc->port_max)
+		if (config_port_is_range(lc))
 			snprintf(range, sizeof(range), " (picked from %d-%d)",
 			    lc->port_min, lc->port_max);
 		log_info("listening on %s%s, transform %s%s%s%s", l->name,
@@ -85,15 +85,6 @@ server_announce(struct echod_server *srv)
 		    lc->log_messages ? ", logging messages" : "");
 		l->announced = true;
 	}
-}
-
-/* Listener j of the config shares listener i's pick of a port. */
-static bool
-same_pick(const struct echod_listener_config *a,
-    const struct echod_listener_config *b)
-{
-	return a->same_port && b->same_port && a->port_min == b->port_min &&
-	    a->port_max == b->port_max;
 }
 
 /*
@@ -117,7 +108,7 @@ server_open_range(struct echod_server *srv, size_t i, bool *opened)
 	for (k = 0; k < n; k++) {
 		for (j = i; j < conf->nlisteners; j++) {
 			if (j != i && (opened[j] ||
-			    !same_pick(lc, &conf->listeners[j])))
+			    !config_same_pick(lc, &conf->listeners[j])))
 				continue;
 			if (listener_open(srv, &conf->listeners[j],
 			    lc->port_min + (start + k) % n, &in_use, err,
@@ -126,7 +117,8 @@ server_open_range(struct echod_server *srv, size_t i, bool *opened)
 		}
 		if (j == conf->nlisteners) {
 			for (j = i; j < conf->nlisteners; j++)
-				if (j == i || same_pick(lc, &conf->listeners[j]))
+				if (j == i ||
+				    config_same_pick(lc, &conf->listeners[j]))
 					opened[j] = true;
 			return 0;
 		}
@@ -154,12 +146,11 @@ server_open(struct echod_server *srv)
 		log_errorx("out of memory");
 		return -1;
 	}
-	/* Fixed ports first, so that no range takes one of them. */
+	/* Fixed ports (pass 0) first, so that no range takes one of them. */
 	for (pass = 0; pass < 2 && rc == 0; pass++)
 		for (i = 0; i < conf->nlisteners && rc == 0; i++)
-			if (!opened[i] && (pass == 1) ==
-			    (conf->listeners[i].port_min !=
-				conf->listeners[i].port_max))
+			if (!opened[i] &&
+			    config_port_is_range(&conf->listeners[i]) == pass)
 				rc = server_open_range(srv, i, opened);
 	free(opened);
 	if (rc == 0)
