@@ -100,6 +100,9 @@ static const struct config_option listener_options[] = {
 #define CONFIG_FIELD(f) offsetof(struct echod_config, f)
 
 static const struct config_option root_options[] = {
+	{ .name = "workers", .type = CONFIG_TYPE_INT,
+	    .offset = CONFIG_FIELD(workers), .min = 1,
+	    .max = ECHOD_WORKERS_LIMIT },
 	{ .name = "module_dir", .type = CONFIG_TYPE_STRING,
 	    .offset = CONFIG_FIELD(module_dir) },
 	{ .name = "modules", .type = CONFIG_TYPE_NONE,
@@ -133,6 +136,7 @@ config_listener_defaults(struct echod_listener_config *lc)
 static int
 config_defaults(struct echod_config *conf)
 {
+	conf->workers = 0; /* one per online CPU, counted at start-up */
 	conf->module_dir = strdup(ECHOD_MODULE_DIR);
 	conf->transforms = transform_registry_new();
 	return conf->module_dir == NULL || conf->transforms == NULL ? -1 : 0;

@@ -12,6 +12,7 @@
 
 #define ECHOD_MAX_LINE_LIMIT (16 * 1024 * 1024) /* max_line's ceiling */
 #define ECHOD_LOG_LENGTH_LIMIT 1024 /* log_length's ceiling */
+#define ECHOD_WORKERS_LIMIT 256		/* workers' ceiling */
 
 enum echod_protocol {
 	ECHOD_PROTO_TCP,
@@ -41,6 +42,7 @@ struct echod_listener_config {
 struct echod_config {
 	char *path;
 	char *module_dir;		/* where relative module names are */
+	int workers;			/* threads; 0: one per online CPU */
 	struct transform_registry *transforms; /* built-ins and modules */
 	struct echod_listener_config *listeners;
 	size_t nlisteners;

@@ -105,7 +105,6 @@ main(int argc, char *argv[])
 		config_free(conf);
 		return 1;
 	}
-	log_info("echod %s ready", PACKAGE_VERSION);
 	if (server_run(srv) == -1)
 		log_warnx("the event loop failed");
 	server_free(srv);

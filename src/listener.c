@@ -17,6 +17,7 @@
 #include "listener.h"
 #include "log.h"
 #include "server.h"
+#include "worker.h"
 
 /* A bound, non-blocking socket for one resolved address; -1 with err. */
 static int
@@ -57,6 +58,38 @@ fail:
 		close(fd);
 	errno = saved;
 	return -1;
+}
+
+/* A listener with a zeroed shard for each of srv's workers. */
+static struct listener *
+listener_new(struct echod_server *srv)
+{
+	struct listener *l;
+	unsigned int i;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->server = srv;
+	l->shards = aligned_alloc(_Alignof(struct shard),
+	    srv->nworkers * sizeof(*l->shards));
+	if (l->shards == NULL) {
+		free(l);
+		return NULL;
+	}
+	memset(l->shards, 0, srv->nworkers * sizeof(*l->shards));
+	for (i = 0; i < srv->nworkers; i++) {
+		l->shards[i].listener = l;
+		l->shards[i].worker = &srv->workers[i];
+		LIST_INIT(&l->shards[i].conns);
+	}
+	return l;
+}
+
+static void
+listener_release(struct listener *l)
+{
+	free(l->shards);
+	free(l);
 }
 
 /* True if ai's address already appears earlier in the list from head. */
@@ -101,23 +134,21 @@ listener_open(struct echod_server *srv, const struct echod_listener_config *lc,
 			*in_use = errno == EADDRINUSE;
 			break;
 		}
-		if ((l = calloc(1, sizeof(*l))) == NULL) {
+		if ((l = listener_new(srv)) == NULL) {
 			snprintf(err, errlen, "%s: %s", name, strerror(errno));
 			close(fd);
 			break;
 		}
-		l->server = srv;
 		l->conf = lc;
 		l->fd = fd;
 		l->ops = lc->protocol == ECHOD_PROTO_UDP ? &listener_udp_ops :
 		    &listener_tcp_ops;
 		l->wildcard = addr_is_wildcard(ai->ai_addr);
-		LIST_INIT(&l->conns);
 		snprintf(l->name, sizeof(l->name), "%s", name);
 		if (l->ops->start(l, err, errlen) == -1) {
 			*in_use = errno == EADDRINUSE;
 			close(l->fd);
-			free(l);
+			listener_release(l);
 			break;
 		}
 		TAILQ_INSERT_TAIL(&srv->listeners, l, entry);
@@ -153,21 +184,30 @@ listener_log_message(const struct listener *l, const struct sockaddr *peer,
 void
 listener_free(struct listener *l)
 {
+	struct shard sum = { 0 };
+	unsigned int i;
+
 	TAILQ_REMOVE(&l->server->listeners, l, entry);
 	l->ops->stop(l);
+	for (i = 0; i < l->server->nworkers; i++) {
+		sum.connections += l->shards[i].connections;
+		sum.messages += l->shards[i].messages;
+		sum.bytes += l->shards[i].bytes;
+		sum.dropped += l->shards[i].dropped;
+	}
 	if (!l->announced)
 		;	/* never served: nothing to report */
 	else if (l->conf->protocol == ECHOD_PROTO_TCP)
-		log_info("closed %s: %llu connections, %llu reads, %llu bytes, "
-		    "%llu accept pauses", l->name,
-		    (unsigned long long)l->connections,
-		    (unsigned long long)l->messages,
-		    (unsigned long long)l->bytes,
+		log_info("closed %s: %llu connections, %llu messages, "
+		    "%llu bytes, %llu accept pauses", l->name,
+		    (unsigned long long)sum.connections,
+		    (unsigned long long)sum.messages,
+		    (unsigned long long)sum.bytes,
 		    (unsigned long long)l->accept_pauses);
 	else
 		log_info("closed %s: %llu datagrams, %llu bytes, %llu dropped",
-		    l->name, (unsigned long long)l->messages,
-		    (unsigned long long)l->bytes,
-		    (unsigned long long)l->dropped);
-	free(l);
+		    l->name, (unsigned long long)sum.messages,
+		    (unsigned long long)sum.bytes,
+		    (unsigned long long)sum.dropped);
+	listener_release(l);
 }

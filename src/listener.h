@@ -19,6 +19,7 @@ struct echod_server;
 struct echod_listener_config;
 struct listener;
 struct conn;
+struct worker;
 
 struct listener_ops {
 	/*
@@ -33,6 +34,22 @@ struct listener_ops {
 extern const struct listener_ops listener_tcp_ops;
 extern const struct listener_ops listener_udp_ops;
 
+/*
+ * One listener's part on one worker: what that worker watches and
+ * counts.  Each sits on cache lines of its own, so that workers counting
+ * messages never write to a line another worker reads.
+ */
+struct shard {
+	struct listener *listener;
+	struct worker *worker;
+	struct event *read_ev;	 /* udp: this worker's watch on the socket */
+	LIST_HEAD(, conn) conns; /* tcp: this worker's connections */
+	uint64_t connections;	 /* tcp: accepted */
+	uint64_t messages;	 /* tcp: reads or lines; udp: datagrams */
+	uint64_t bytes;		 /* received and echoed */
+	uint64_t dropped;	 /* udp: replies the kernel refused */
+} __attribute__((aligned(64)));
+
 struct listener {
 	TAILQ_ENTRY(listener) entry;
 	struct echod_server *server;
@@ -42,22 +59,13 @@ struct listener {
 	int fd;
 	bool wildcard;	/* bound to 0.0.0.0 or :: */
 	bool announced; /* "listening on" was logged */
+	struct shard *shards; /* one per worker */
 
-	/* tcp */
+	/* tcp: accepting, on the main thread */
 	struct evconnlistener *evl;
 	struct event *accept_retry; /* re-arms accept after EMFILE */
 	bool accept_paused;
-	LIST_HEAD(, conn) conns;
-
-	/* udp */
-	struct event *read_ev;
-
-	/* counters, reported when the listener closes */
-	uint64_t connections;	/* tcp: accepted */
-	uint64_t messages;	/* tcp: reads; udp: datagrams */
-	uint64_t bytes;		/* received and echoed */
-	uint64_t dropped;	/* udp: replies the kernel refused */
-	uint64_t accept_pauses; /* tcp: times out of descriptors */
+	uint64_t accept_pauses;
 };
 
 /*

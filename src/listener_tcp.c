@@ -7,10 +7,18 @@
  * line longer than max_line closes the connection; at EOF an
  * unterminated last line is answered as it is.
  *
+ * The main thread accepts and hands each connection to a worker, round
+ * robin.  The data path is the worker's own, on one event per
+ * connection: read up to WORKER_READ_SIZE bytes into the worker's
+ * buffer, transform them there, write them back with one send.  Only
+ * what the kernel does not take at once is copied, into a buffer of the
+ * connection's own; while it waits, the connection is not read, so a
+ * client that does not read holds at most one read's worth.  A partial
+ * line waits in a second such buffer.  Both are freed once empty: an
+ * idle connection holds no buffer memory.
+ *
  * A connection's life:
- *   OPEN      reading and echoing.  Reading pauses while more than
- *             TCP_HIGH_WATER bytes wait for a client that does not read,
- *             and resumes once they are sent, so memory stays bounded.
+ *   OPEN      reading and echoing (or sending what is pending).
  *   FLUSHING  the client sent EOF: send what is pending, then close.
  *   REPLIED   no more replies (close_after_reply answered its first
  *             message, or a line was longer than max_line): once what is
@@ -24,14 +32,13 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -40,9 +47,9 @@
 #include "log.h"
 #include "server.h"
 #include "transform.h"
+#include "worker.h"
 
 #define TCP_BACKLOG 1024		 /* SOMAXCONN may cap it */
-#define TCP_HIGH_WATER (256 * 1024)	 /* pending output that pauses reads */
 #define TCP_LINGER_SECONDS 5		 /* how long to wait for the peer's FIN */
 #define TCP_LINGER_MAX (64 * 1024)	 /* how much to discard meanwhile */
 #define TCP_ACCEPT_RETRY_MS 100		 /* after EMFILE, try accept again */
@@ -54,15 +61,32 @@ enum conn_state {
 	CONN_LINGERING,
 };
 
-struct conn {
-	LIST_ENTRY(conn) entry;
-	struct listener *listener;
-	struct bufferevent *bev;
-	enum conn_state state;
-	size_t discarded; /* LINGERING: input thrown away */
-	size_t scanned;	  /* framing "line": input known to hold no '\n' */
-	union sockaddr_any peer;
+/* Bytes a connection holds between events; no memory while empty. */
+struct conn_buf {
+	unsigned char *data;
+	size_t off, len; /* the bytes are data[off .. off+len-1] */
 };
+
+struct conn {
+	struct worker_task handoff; /* from the acceptor to the worker */
+	LIST_ENTRY(conn) entry;
+	struct shard *shard;
+	int fd;
+	short watching; /* EV_READ or EV_WRITE: what ev waits for */
+	enum conn_state state;
+	struct conn_buf in;  /* framing "line": a line not yet ended */
+	struct conn_buf out; /* reply bytes the kernel did not take yet */
+	size_t scanned;	     /* in.len known to hold no '\n' */
+	size_t discarded;    /* LINGERING: input thrown away */
+	union sockaddr_any peer;
+	/* The connection's one event, event_get_struct_event_size() bytes:
+	 * allocated with the connection, not apart from it. */
+	alignas(max_align_t) unsigned char ev[];
+};
+
+#define CONN_EV(c) ((struct event *)(void *)(c)->ev)
+
+static void tcp_conn_cb(evutil_socket_t, short, void *);
 
 /* A debug line about c, its peer's address formatted only if shown. */
 static void __attribute__((format(printf, 2, 3)))
@@ -76,8 +100,36 @@ conn_debug(const struct conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_debug("%s: %s: %s", c->listener->name,
+	log_debug("%s: %s: %s", c->shard->listener->name,
 	    addr_format(&c->peer.sa, peer, sizeof(peer)), msg);
+}
+
+static void
+conn_buf_free(struct conn_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->off = b->len = 0;
+}
+
+/* Append n bytes to b, compacting it first; -1 if out of memory. */
+static int
+conn_buf_add(struct conn_buf *b, const unsigned char *p, size_t n)
+{
+	unsigned char *d;
+
+	if (n == 0)
+		return 0;
+	if (b->off > 0) {
+		memmove(b->data, b->data + b->off, b->len);
+		b->off = 0;
+	}
+	if ((d = realloc(b->data, b->len + n)) == NULL)
+		return -1;
+	memcpy(d + b->len, p, n);
+	b->data = d;
+	b->len += n;
+	return 0;
 }
 
 /* Resume accepting on l if running out of descriptors had paused it. */
@@ -94,200 +146,112 @@ tcp_accept_resume(struct listener *l)
 static void
 conn_free(struct conn *c)
 {
-	struct listener *l = c->listener;
+	struct listener *l = c->shard->listener;
+	bool main_thread = c->shard->worker->id == 0;
 
 	conn_debug(c, "closed");
 	LIST_REMOVE(c, entry);
-	bufferevent_free(c->bev);
+	if (c->watching != 0)
+		event_del(CONN_EV(c));
+	close(c->fd);
+	conn_buf_free(&c->in);
+	conn_buf_free(&c->out);
 	free(c);
-	/* A descriptor was just released. */
-	tcp_accept_resume(l);
+	/* A descriptor was just released.  The acceptor is the main
+	 * thread's; other workers leave it to the retry timer. */
+	if (main_thread)
+		tcp_accept_resume(l);
 }
 
-/* Apply a byte-wise chain to every byte in buf, in place, extent by extent. */
-static void
-transform_evbuffer(const struct transform_chain *chain, struct evbuffer *buf)
+/* Wait for what (EV_READ or EV_WRITE), for at most seconds if not 0. */
+static int
+conn_watch(struct conn *c, short what, int seconds)
 {
-	struct evbuffer_iovec v[16];
-	struct evbuffer_ptr pos;
-	size_t left = evbuffer_get_length(buf), done;
-	int i, n;
+	struct timeval tv = { seconds, 0 };
 
-	if (chain->nsteps == 0)
-		return;
-	evbuffer_ptr_set(buf, &pos, 0, EVBUFFER_PTR_SET);
-	while (left > 0) {
-		n = evbuffer_peek(buf, left, &pos, v, 16);
-		if (n <= 0)
-			break;
-		for (i = 0, done = 0; i < n && i < 16; i++) {
-			transform_chain_apply(chain, v[i].iov_base,
-			    v[i].iov_len);
-			done += v[i].iov_len;
-		}
-		left -= done;
-		evbuffer_ptr_set(buf, &pos, done, EVBUFFER_PTR_ADD);
-	}
+	if (c->watching == what && seconds == 0)
+		return 0;
+	if (c->watching != 0)
+		event_del(CONN_EV(c));
+	c->watching = what;
+	event_assign(CONN_EV(c), c->shard->worker->base, c->fd,
+	    what | EV_PERSIST, tcp_conn_cb, c);
+	return event_add(CONN_EV(c), seconds > 0 ? &tv : NULL);
 }
 
-/* Reply sent under close_after_reply: send FIN, then wait for the peer's. */
+/*
+ * Send p[0..n-1], keeping what the kernel does not take.  -1 if the
+ * connection is broken (the caller frees it).
+ */
+static int
+conn_send(struct conn *c, const unsigned char *p, size_t n)
+{
+	ssize_t w = 0;
+
+	if (n == 0)
+		return 0;
+	if (c->out.len == 0 &&
+	    (w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT)) == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			conn_debug(c, "send: %s", strerror(errno));
+			return -1;
+		}
+		w = 0;
+	}
+	if ((size_t)w < n && conn_buf_add(&c->out, p + w, n - w) == -1) {
+		log_warn("%s: a reply", c->shard->listener->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Send what is pending; -1 if the connection is broken. */
+static int
+conn_flush(struct conn *c)
+{
+	ssize_t w;
+
+	w = send(c->fd, c->out.data + c->out.off, c->out.len,
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		conn_debug(c, "send: %s", strerror(errno));
+		return -1;
+	}
+	c->out.off += w;
+	c->out.len -= w;
+	if (c->out.len == 0)
+		conn_buf_free(&c->out);
+	return 0;
+}
+
+/* The reply is sent: send FIN, then wait for the peer's. */
 static void
 conn_linger(struct conn *c)
 {
-	struct timeval tv = { TCP_LINGER_SECONDS, 0 };
-
-	if (shutdown(bufferevent_getfd(c->bev), SHUT_WR) == -1) {
+	if (shutdown(c->fd, SHUT_WR) == -1 ||
+	    conn_watch(c, EV_READ, TCP_LINGER_SECONDS) == -1) {
 		conn_free(c);
 		return;
 	}
 	c->state = CONN_LINGERING;
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
-	bufferevent_enable(c->bev, EV_READ);
+	conn_buf_free(&c->in);
 }
 
-/* close_after_reply: the first message is answered; read no more. */
+/* After an event: wait for what the state needs next, or close. */
 static void
-conn_replied(struct conn *c, struct evbuffer *in)
+conn_next(struct conn *c)
 {
-	c->state = CONN_REPLIED;
-	bufferevent_disable(c->bev, EV_READ);
-	evbuffer_drain(in, evbuffer_get_length(in));
-}
-
-/* framing "stream": everything read so far is one message. */
-static void
-tcp_conn_stream(struct conn *c, struct evbuffer *in, struct evbuffer *out)
-{
-	struct listener *l = c->listener;
-	unsigned char head[ECHOD_LOG_LENGTH_LIMIT];
-	size_t len = evbuffer_get_length(in);
-
-	l->messages++;
-	l->bytes += len;
-	if (l->conf->log_messages) {
-		evbuffer_copyout(in, head, len < sizeof(head) ? len :
-		    sizeof(head));
-		listener_log_message(l, &c->peer.sa, head, len);
-	}
-	transform_evbuffer(l->conf->transform, in);
-	evbuffer_add_buffer(out, in);
-	if (l->conf->close_after_reply)
-		conn_replied(c, in);
-}
-
-/*
- * framing "line": a line too long to answer ends the connection, the
- * way close_after_reply does, so that replies already queued still
- * arrive instead of being cut off by a reset.
- */
-static void
-tcp_conn_too_long(struct conn *c, struct evbuffer *in)
-{
-	char peer[ECHOD_ADDRSTRLEN];
-
-	log_info("%s: %s: a line longer than max_line (%d bytes); closing",
-	    c->listener->name, addr_format(&c->peer.sa, peer, sizeof(peer)),
-	    c->listener->conf->max_line);
-	conn_replied(c, in);
-}
-
-/*
- * framing "line": answer the first n bytes of in, then the terminator
- * of term bytes that follows them ("\n"; 0 for a last line at EOF).
- */
-static void
-tcp_conn_line(struct conn *c, struct evbuffer *in, struct evbuffer *out,
-    size_t n, size_t term)
-{
-	struct listener *l = c->listener;
-	unsigned char *line;
-	size_t len = n;
-
-	if ((line = evbuffer_pullup(in, n + term)) == NULL)
-		return;
-	if (term > 0 && len > 0 && line[len - 1] == '\r')
-		len--; /* "\r\n": the terminator, not the message */
-	if (len > (size_t)l->conf->max_line) {
-		tcp_conn_too_long(c, in);
-		return;
-	}
-	l->messages++;
-	l->bytes += n + term;
-	if (l->conf->log_messages)
-		listener_log_message(l, &c->peer.sa, line, len);
-	transform_chain_apply(l->conf->transform, line, len);
-	evbuffer_add(out, line, n + term);
-	evbuffer_drain(in, n + term);
-	if (l->conf->close_after_reply)
-		conn_replied(c, in);
-}
-
-/* framing "line": answer every complete line in the input. */
-static void
-tcp_conn_lines(struct conn *c, struct evbuffer *in, struct evbuffer *out)
-{
-	struct evbuffer_ptr pos;
-	size_t len;
-
-	while (c->state == CONN_OPEN && (len = evbuffer_get_length(in)) > 0) {
-		/* Search only what arrived since the last search. */
-		evbuffer_ptr_set(in, &pos, c->scanned, EVBUFFER_PTR_SET);
-		pos = evbuffer_search(in, "\n", 1, &pos);
-		if (pos.pos == -1) {
-			c->scanned = len;
-			/* One more byte may be the '\r' of "\r\n". */
-			if (len > (size_t)c->listener->conf->max_line + 1)
-				tcp_conn_too_long(c, in);
-			return;
-		}
-		c->scanned = 0;
-		tcp_conn_line(c, in, out, (size_t)pos.pos, 1);
-	}
-}
-
-static void
-tcp_conn_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer *out = bufferevent_get_output(bev);
-	size_t len = evbuffer_get_length(in);
-
-	switch (c->state) {
-	case CONN_LINGERING:
-		evbuffer_drain(in, len);
-		c->discarded += len;
-		if (c->discarded > TCP_LINGER_MAX)
+	if (c->out.len > 0) {
+		if (conn_watch(c, EV_WRITE, 0) == -1)
 			conn_free(c);
 		return;
-	case CONN_OPEN:
-		break;
-	default:
-		/* Reading is off; what was already read is not wanted. */
-		evbuffer_drain(in, len);
-		return;
 	}
-	if (c->listener->conf->framing == ECHOD_FRAMING_LINE)
-		tcp_conn_lines(c, in, out);
-	else
-		tcp_conn_stream(c, in, out);
-	if (c->state == CONN_REPLIED && evbuffer_get_length(out) == 0)
-		conn_linger(c); /* nothing left to send: no write callback */
-	else if (c->state == CONN_OPEN &&
-	    evbuffer_get_length(out) >= TCP_HIGH_WATER)
-		bufferevent_disable(bev, EV_READ);
-}
-
-/* The output buffer is empty (the write low watermark is 0). */
-static void
-tcp_conn_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn *c = arg;
-
 	switch (c->state) {
 	case CONN_OPEN:
-		if ((bufferevent_get_enabled(bev) & EV_READ) == 0)
-			bufferevent_enable(bev, EV_READ);
+		if (conn_watch(c, EV_READ, 0) == -1)
+			conn_free(c);
 		break;
 	case CONN_FLUSHING:
 		conn_free(c);
@@ -300,33 +264,202 @@ tcp_conn_write_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-/* EOF, errors and the linger timeout all end here. */
+/* log_messages: the message is p[0..len-1]. */
 static void
-tcp_conn_event_cb(struct bufferevent *bev, short what, void *arg)
+conn_log(const struct conn *c, const unsigned char *p, size_t len)
 {
-	struct conn *c = arg;
-	struct evbuffer *in;
+	if (c->shard->listener->conf->log_messages)
+		listener_log_message(c->shard->listener, &c->peer.sa, p, len);
+}
 
-	if (what & BEV_EVENT_ERROR) {
-		conn_debug(c, "%s",
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+/* framing "stream": each read is one message. */
+static int
+tcp_conn_stream(struct conn *c, unsigned char *p, size_t n)
+{
+	const struct echod_listener_config *lc = c->shard->listener->conf;
+
+	c->shard->messages++;
+	c->shard->bytes += n;
+	conn_log(c, p, n);
+	transform_chain_apply(lc->transform, p, n);
+	if (lc->close_after_reply)
+		c->state = CONN_REPLIED;
+	return conn_send(c, p, n);
+}
+
+/*
+ * framing "line": a line too long to answer ends the connection, the
+ * way close_after_reply does, so that replies already queued still
+ * arrive instead of being cut off by a reset.
+ */
+static void
+tcp_conn_too_long(struct conn *c)
+{
+	char peer[ECHOD_ADDRSTRLEN];
+
+	log_info("%s: %s: a line longer than max_line (%d bytes); closing",
+	    c->shard->listener->name,
+	    addr_format(&c->peer.sa, peer, sizeof(peer)),
+	    c->shard->listener->conf->max_line);
+	c->state = CONN_REPLIED;
+}
+
+/*
+ * framing "line": answer the line p[0..n-1] in place, whose terminator
+ * of term bytes follows it ("\n"; 0 for a last line at EOF).  False if
+ * it is too long to answer.
+ */
+static bool
+tcp_conn_line(struct conn *c, unsigned char *p, size_t n, size_t term)
+{
+	const struct echod_listener_config *lc = c->shard->listener->conf;
+	size_t len = n;
+
+	if (term > 0 && len > 0 && p[len - 1] == '\r')
+		len--; /* "\r\n": the terminator, not the message */
+	if (len > (size_t)lc->max_line) {
+		tcp_conn_too_long(c);
+		return false;
+	}
+	c->shard->messages++;
+	c->shard->bytes += n + term;
+	conn_log(c, p, len);
+	transform_chain_apply(lc->transform, p, len);
+	if (lc->close_after_reply)
+		c->state = CONN_REPLIED;
+	return true;
+}
+
+/*
+ * framing "line": answer every complete line of p[0..n-1] with one send,
+ * and keep the unfinished last one in c->in.  p is the worker's read
+ * buffer, or c->in's bytes when a line was already waiting there.
+ */
+static int
+tcp_conn_lines(struct conn *c, unsigned char *p, size_t n)
+{
+	const struct echod_listener_config *lc = c->shard->listener->conf;
+	unsigned char *nl;
+	size_t start = 0, from = c->scanned;
+
+	while (c->state == CONN_OPEN &&
+	    (nl = memchr(p + from, '\n', n - from)) != NULL) {
+		if (!tcp_conn_line(c, p + start, nl - (p + start), 1))
+			break;
+		start = from = nl + 1 - p;
+	}
+	if (conn_send(c, p, start) == -1)
+		return -1;
+	if (c->state != CONN_OPEN) {
+		conn_buf_free(&c->in);
+		c->scanned = 0;
+		return 0;
+	}
+	/* One more byte may be the '\r' of "\r\n". */
+	if (n - start > (size_t)lc->max_line + 1) {
+		tcp_conn_too_long(c);
+		conn_buf_free(&c->in);
+		c->scanned = 0;
+		return 0;
+	}
+	c->scanned = n - start;
+	if (p == c->in.data + c->in.off) {
+		c->in.off += start;
+		c->in.len -= start;
+		if (c->in.len == 0)
+			conn_buf_free(&c->in);
+		return 0;
+	}
+	return conn_buf_add(&c->in, p + start, n - start);
+}
+
+/* EOF from the client: answer an unterminated last line, then close. */
+static void
+tcp_conn_eof(struct conn *c)
+{
+	if (c->state == CONN_OPEN && c->in.len > 0) {
+		if (tcp_conn_line(c, c->in.data + c->in.off, c->in.len, 0) &&
+		    conn_send(c, c->in.data + c->in.off, c->in.len) == -1) {
+			conn_free(c);
+			return;
+		}
+		conn_buf_free(&c->in);
+	}
+	if (c->state == CONN_LINGERING || c->out.len == 0) {
 		conn_free(c);
 		return;
 	}
-	in = bufferevent_get_input(bev);
-	if ((what & BEV_EVENT_EOF) && c->state == CONN_OPEN &&
-	    evbuffer_get_length(in) > 0) {
-		/* framing "line": the last line had no terminator. */
-		tcp_conn_line(c, in, bufferevent_get_output(bev),
-		    evbuffer_get_length(in), 0);
-	}
-	if ((what & BEV_EVENT_EOF) && c->state != CONN_LINGERING &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
-		/* Half-closed: send the rest; the write callback closes. */
-		c->state = CONN_FLUSHING;
+	/* Half-closed: send the rest, then close. */
+	c->state = CONN_FLUSHING;
+	conn_next(c);
+}
+
+static void
+tcp_conn_read(struct conn *c)
+{
+	const struct echod_listener_config *lc = c->shard->listener->conf;
+	unsigned char *p = c->shard->worker->rbuf;
+	ssize_t n;
+	int rc;
+
+	if ((n = recv(c->fd, p, WORKER_READ_SIZE, 0)) == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		conn_debug(c, "%s", strerror(errno));
+		conn_free(c);
 		return;
 	}
-	conn_free(c);
+	if (n == 0) {
+		tcp_conn_eof(c);
+		return;
+	}
+	if (c->state == CONN_LINGERING) {
+		c->discarded += n;
+		if (c->discarded > TCP_LINGER_MAX)
+			conn_free(c);
+		return;
+	}
+	if (lc->framing == ECHOD_FRAMING_STREAM)
+		rc = tcp_conn_stream(c, p, n);
+	else if (c->in.len == 0)
+		rc = tcp_conn_lines(c, p, n);
+	else if ((rc = conn_buf_add(&c->in, p, n)) == 0)
+		rc = tcp_conn_lines(c, c->in.data, c->in.len);
+	if (rc == -1)
+		conn_free(c);
+	else
+		conn_next(c);
+}
+
+static void
+tcp_conn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	if (what & EV_TIMEOUT) {
+		conn_debug(c, "no FIN from the client");
+		conn_free(c);
+	} else if (what & EV_WRITE) {
+		if (conn_flush(c) == -1)
+			conn_free(c);
+		else
+			conn_next(c);
+	} else
+		tcp_conn_read(c);
+}
+
+/* On the worker's thread: start serving a handed-over connection. */
+static void
+tcp_conn_start(struct worker_task *t)
+{
+	struct conn *c = (struct conn *)(void *)t;
+
+	LIST_INSERT_HEAD(&c->shard->conns, c, entry);
+	c->shard->connections++;
+	conn_debug(c, "connected, worker %u", c->shard->worker->id);
+	if (conn_watch(c, EV_READ, 0) == -1)
+		conn_free(c);
 }
 
 static void
@@ -334,35 +467,29 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct listener *l = arg;
+	struct echod_server *srv = l->server;
+	struct worker *w = &srv->workers[srv->next_worker];
 	struct conn *c;
 	int on = 1;
 
 	(void)evl;
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if (++srv->next_worker == srv->nworkers)
+		srv->next_worker = 0;
+	if ((c = calloc(1, sizeof(*c) + event_get_struct_event_size())) ==
+	    NULL) {
 		log_warn("%s: connection", l->name);
 		close(fd);
 		return;
 	}
-	c->bev = bufferevent_socket_new(l->server->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		log_warnx("%s: cannot set up a connection", l->name);
-		close(fd);
-		free(c);
-		return;
-	}
-	c->listener = l;
+	c->handoff.run = tcp_conn_start;
+	c->shard = &l->shards[w->id];
+	c->fd = fd;
 	c->state = CONN_OPEN;
 	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen :
 	    sizeof(c->peer));
 	/* Replies are small and awaited: never hold them back (Nagle). */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	bufferevent_setcb(c->bev, tcp_conn_read_cb, tcp_conn_write_cb,
-	    tcp_conn_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ);
-	LIST_INSERT_HEAD(&l->conns, c, entry);
-	l->connections++;
-	conn_debug(c, "connected");
+	worker_post(w, &srv->workers[0], &c->handoff);
 }
 
 /*
@@ -419,11 +546,15 @@ tcp_start(struct listener *l, char *err, size_t errlen)
 	return 0;
 }
 
+/* Every worker is at rest: their connections can be closed from here. */
 static void
 tcp_stop(struct listener *l)
 {
-	while (!LIST_EMPTY(&l->conns))
-		conn_free(LIST_FIRST(&l->conns));
+	unsigned int i;
+
+	for (i = 0; i < l->server->nworkers; i++)
+		while (!LIST_EMPTY(&l->shards[i].conns))
+			conn_free(LIST_FIRST(&l->shards[i].conns));
 	evconnlistener_free(l->evl);
 	event_free(l->accept_retry);
 	close(l->fd);

@@ -1,6 +1,8 @@
 /*
  * listener_udp.c: UDP echo.  Every datagram gets exactly one reply, the
  * transformed bytes, sent from the listening socket to the sender.
+ * Every worker watches every UDP socket; whichever wakes first reads a
+ * batch with one recvmmsg() and answers it with one sendmmsg().
  *
  * A socket bound to a wildcard address asks the kernel for each
  * datagram's destination (IP_PKTINFO, IPV6_PKTINFO) and sends the reply
@@ -12,6 +14,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,9 +25,10 @@
 #include "log.h"
 #include "server.h"
 #include "transform.h"
+#include "worker.h"
 
-/* Datagrams read per wake-up, so one busy socket cannot starve the rest. */
-#define UDP_BATCH 64
+/* Datagrams per call, so one busy socket cannot starve the rest. */
+#define UDP_BATCH 32
 
 /* Room for the destination address of one datagram, IPv4 or IPv6. */
 union udp_control {
@@ -32,6 +36,48 @@ union udp_control {
 	char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) +
 	    CMSG_SPACE(sizeof(struct in6_pktinfo))];
 };
+
+/*
+ * A worker's arrays for one batch.  The buffers are address space more
+ * than memory: a page is touched only by a datagram that reaches it.
+ */
+struct udp_batch {
+	struct mmsghdr msgs[UDP_BATCH];	   /* as received */
+	struct mmsghdr replies[UDP_BATCH]; /* the ones to answer */
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_storage peers[UDP_BATCH];
+	union udp_control control[UDP_BATCH];
+	unsigned char data[UDP_BATCH][ECHOD_DGRAM_MAX];
+};
+
+#ifndef HAVE_RECVMMSG
+/* One datagram per call, where the batched calls are missing. */
+static int
+recvmmsg(int fd, struct mmsghdr *m, unsigned int n, int flags, void *tmo)
+{
+	ssize_t r;
+
+	(void)n;
+	(void)tmo;
+	if ((r = recvmsg(fd, &m->msg_hdr, flags)) == -1)
+		return -1;
+	m->msg_len = r;
+	return 1;
+}
+#endif
+#ifndef HAVE_SENDMMSG
+static int
+sendmmsg(int fd, struct mmsghdr *m, unsigned int n, int flags)
+{
+	ssize_t r;
+
+	(void)n;
+	if ((r = sendmsg(fd, &m->msg_hdr, flags)) == -1)
+		return -1;
+	m->msg_len = r;
+	return 1;
+}
+#endif
 
 /* Turn the received destination into the reply's source, in place. */
 static void
@@ -52,60 +98,99 @@ udp_reply_source(struct msghdr *msg)
 	}
 }
 
+/* Make ready slot i of b to receive a datagram on l's socket. */
+static void
+udp_batch_arm(struct udp_batch *b, int i, const struct listener *l)
+{
+	struct msghdr *h = &b->msgs[i].msg_hdr;
+
+	b->iov[i].iov_base = b->data[i];
+	b->iov[i].iov_len = ECHOD_DGRAM_MAX;
+	h->msg_name = &b->peers[i];
+	h->msg_namelen = sizeof(b->peers[i]);
+	h->msg_iov = &b->iov[i];
+	h->msg_iovlen = 1;
+	h->msg_control = l->wildcard ? b->control[i].buf : NULL;
+	h->msg_controllen = l->wildcard ? sizeof(b->control[i].buf) : 0;
+	h->msg_flags = 0;
+}
+
+/* Send the first n replies of b; those the kernel refuses are dropped. */
+static void
+udp_send(struct shard *sh, int fd, struct udp_batch *b, int n)
+{
+	char name[ECHOD_ADDRSTRLEN];
+	int i = 0, sent;
+
+	while (i < n) {
+		sent = sendmmsg(fd, b->replies + i, n - i,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent > 0) {
+			i += sent;
+			continue;
+		}
+		/* The reply at i failed; the kernel says why. */
+		sh->dropped++;
+		log_debug("%s: reply to %s: %s", sh->listener->name,
+		    addr_format(b->replies[i].msg_hdr.msg_name, name,
+			sizeof(name)), strerror(errno));
+		i++;
+	}
+}
+
 static void
 udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct listener *l = arg;
-	union udp_control control;
-	struct sockaddr_storage peer;
-	struct iovec iov;
-	struct msghdr msg;
-	char name[ECHOD_ADDRSTRLEN];
-	ssize_t n;
-	int i;
+	struct shard *sh = arg;
+	const struct listener *l = sh->listener;
+	struct udp_batch *b = sh->worker->udp;
+	struct msghdr *h;
+	size_t len;
+	int i, n, r;
 
 	(void)what;
-	for (i = 0; i < UDP_BATCH; i++) {
-		iov.iov_base = l->server->dgram_buf;
-		iov.iov_len = ECHOD_DGRAM_MAX;
-		memset(&msg, 0, sizeof(msg));
-		msg.msg_name = &peer;
-		msg.msg_namelen = sizeof(peer);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		if (l->wildcard) {
-			msg.msg_control = control.buf;
-			msg.msg_controllen = sizeof(control.buf);
-		}
-		if ((n = recvmsg(fd, &msg, 0)) == -1) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			/* EINTR, or an ICMP error from an earlier reply. */
-			log_debug("%s: recvmsg: %s", l->name, strerror(errno));
-			continue;
-		}
-		l->messages++;
-		l->bytes += n;
-		if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-			l->dropped++;
+	for (i = 0; i < UDP_BATCH; i++)
+		udp_batch_arm(b, i, l);
+	if ((n = recvmmsg(fd, b->msgs, UDP_BATCH, MSG_DONTWAIT, NULL)) == -1) {
+		/* EAGAIN: another worker took them; else EINTR, or an ICMP
+		 * error from an earlier reply. */
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			log_debug("%s: recvmmsg: %s", l->name, strerror(errno));
+		return;
+	}
+	for (i = 0, r = 0; i < n; i++) {
+		h = &b->msgs[i].msg_hdr;
+		len = b->msgs[i].msg_len;
+		sh->messages++;
+		sh->bytes += len;
+		if (h->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+			sh->dropped++;
 			continue;
 		}
 		if (l->conf->log_messages)
-			listener_log_message(l, (struct sockaddr *)&peer,
-			    iov.iov_base, n);
-		transform_chain_apply(l->conf->transform, iov.iov_base, n);
-		iov.iov_len = n;
-		if (msg.msg_controllen > 0)
-			udp_reply_source(&msg);
+			listener_log_message(l, h->msg_name, b->data[i], len);
+		transform_chain_apply(l->conf->transform, b->data[i], len);
+		b->iov[i].iov_len = len;
+		if (h->msg_controllen > 0)
+			udp_reply_source(h);
 		else
-			msg.msg_control = NULL;
-		if (sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == -1) {
-			l->dropped++;
-			log_debug("%s: reply to %s: %s", l->name,
-			    addr_format((struct sockaddr *)&peer, name,
-				sizeof(name)), strerror(errno));
-		}
+			h->msg_control = NULL;
+		b->replies[r++].msg_hdr = *h;
 	}
+	udp_send(sh, fd, b, r);
+}
+
+/* Stop every worker's watch on l's socket. */
+static void
+udp_unwatch(struct listener *l)
+{
+	unsigned int i;
+
+	for (i = 0; i < l->server->nworkers; i++)
+		if (l->shards[i].read_ev != NULL) {
+			event_free(l->shards[i].read_ev);
+			l->shards[i].read_ev = NULL;
+		}
 }
 
 static int
@@ -113,6 +198,8 @@ udp_start(struct listener *l, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
+	struct shard *sh;
+	unsigned int i;
 	int on = 1, rc = 0;
 
 	if (l->wildcard && getsockname(l->fd, (struct sockaddr *)&ss,
@@ -128,12 +215,20 @@ udp_start(struct listener *l, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	l->read_ev = event_new(l->server->base, l->fd, EV_READ | EV_PERSIST,
-	    udp_read_cb, l);
-	if (l->read_ev == NULL || event_add(l->read_ev, NULL) == -1) {
+	for (i = 0; i < l->server->nworkers; i++) {
+		sh = &l->shards[i];
+		if (sh->worker->udp == NULL &&
+		    (sh->worker->udp = malloc(sizeof(struct udp_batch))) ==
+		    NULL)
+			break;
+		sh->read_ev = event_new(sh->worker->base, l->fd,
+		    EV_READ | EV_PERSIST, udp_read_cb, sh);
+		if (sh->read_ev == NULL || event_add(sh->read_ev, NULL) == -1)
+			break;
+	}
+	if (i < l->server->nworkers) {
 		snprintf(err, errlen, "%s: cannot watch the socket", l->name);
-		if (l->read_ev != NULL)
-			event_free(l->read_ev);
+		udp_unwatch(l);
 		return -1;
 	}
 	return 0;
@@ -142,7 +237,7 @@ udp_start(struct listener *l, char *err, size_t errlen)
 static void
 udp_stop(struct listener *l)
 {
-	event_free(l->read_ev);
+	udp_unwatch(l);
 	close(l->fd);
 }
 

@@ -1,8 +1,9 @@
 /*
- * server.c: the event loop, its listeners and its signals.  Teardown runs
+ * server.c: the workers, the listeners and the signals.  Teardown runs
  * in the reverse order of set-up.
  */
 #include <sys/random.h>
+#include <sys/resource.h>
 
 #include <signal.h>
 #include <stdbool.h>
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "server.h"
 #include "transform.h"
+#include "worker.h"
 
 static void
 server_stop_cb(evutil_socket_t sig, short what, void *arg)
@@ -38,18 +40,64 @@ server_hup_cb(evutil_socket_t sig, short what, void *arg)
 	    "to apply a new configuration");
 }
 
+/*
+ * Each connection is a descriptor: take all the system allows this
+ * process.  A refusal (systemd's SystemCallFilter=~@resources, say) is
+ * a fact to log, not a reason to stop.
+ */
+static void
+server_raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if ((was = rl.rlim_cur) < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			log_warn("cannot raise the descriptor limit from %llu",
+			    (unsigned long long)was);
+			return;
+		}
+	}
+	log_info("descriptor limit %llu%s", (unsigned long long)rl.rlim_cur,
+	    was < rl.rlim_cur ? " (raised to the hard limit)" : "");
+}
+
+/* The configured number of workers, or one per online CPU. */
+static unsigned int
+server_nworkers(const struct echod_config *conf)
+{
+	long n = conf->workers;
+
+	if (n == 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > ECHOD_WORKERS_LIMIT ? ECHOD_WORKERS_LIMIT :
+	    (unsigned int)n;
+}
+
 struct echod_server *
 server_new(const struct echod_config *conf)
 {
 	struct echod_server *srv;
+	unsigned int i;
 
+	server_raise_nofile();
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return NULL;
 	srv->config = conf;
 	TAILQ_INIT(&srv->listeners);
-	if ((srv->dgram_buf = malloc(ECHOD_DGRAM_MAX)) == NULL ||
-	    (srv->base = event_base_new()) == NULL)
-		goto fail;
+	srv->nworkers = server_nworkers(conf);
+	if ((srv->workers = calloc(srv->nworkers, sizeof(*srv->workers))) ==
+	    NULL) {
+		free(srv);
+		return NULL;
+	}
+	for (i = 0; i < srv->nworkers; i++)
+		if (worker_init(&srv->workers[i], srv, i) == -1)
+			goto fail;
+	srv->base = srv->workers[0].base;
 	srv->sigint = evsignal_new(srv->base, SIGINT, server_stop_cb, srv);
 	srv->sigterm = evsignal_new(srv->base, SIGTERM, server_stop_cb, srv);
 	srv->sighup = evsignal_new(srv->base, SIGHUP, server_hup_cb, srv);
@@ -161,12 +209,30 @@ server_open(struct echod_server *srv)
 int
 server_run(struct echod_server *srv)
 {
-	return event_base_dispatch(srv->base);
+	unsigned int i;
+	int rc;
+
+	for (i = 1; i < srv->nworkers; i++)
+		if (worker_start(&srv->workers[i]) == -1) {
+			log_warn("worker %u", i);
+			break;
+		}
+	if (i == srv->nworkers) {
+		log_info("echod %s ready, %u worker%s", PACKAGE_VERSION,
+		    srv->nworkers, srv->nworkers == 1 ? "" : "s");
+		rc = event_base_dispatch(srv->base);
+	} else
+		rc = -1;
+	for (i = 1; i < srv->nworkers; i++)
+		worker_stop(&srv->workers[i]);
+	return rc;
 }
 
 void
 server_free(struct echod_server *srv)
 {
+	unsigned int i;
+
 	if (srv == NULL)
 		return;
 	while (!TAILQ_EMPTY(&srv->listeners))
@@ -177,8 +243,8 @@ server_free(struct echod_server *srv)
 		event_free(srv->sigterm);
 	if (srv->sigint != NULL)
 		event_free(srv->sigint);
-	if (srv->base != NULL)
-		event_base_free(srv->base);
-	free(srv->dgram_buf);
+	for (i = 0; i < srv->nworkers; i++)
+		worker_fini(&srv->workers[i]);
+	free(srv->workers);
 	free(srv);
 }

@@ -1,7 +1,6 @@
 /*
- * server.h: one event loop and everything it serves.  All run-time
- * state hangs off struct echod_server, so that a worker thread can own
- * one of its own later.
+ * server.h: the workers and everything they serve.  All run-time state
+ * hangs off struct echod_server.
  */
 #ifndef ECHOD_SERVER_H
 #define ECHOD_SERVER_H
@@ -14,20 +13,24 @@
 #define ECHOD_DGRAM_MAX 65535
 
 struct listener;
+struct worker;
 
 struct echod_server {
-	struct event_base *base;
+	struct event_base *base; /* the main thread's: worker 0's */
 	const struct echod_config *config;
 	TAILQ_HEAD(listener_list, listener) listeners;
 	struct event *sigint, *sigterm, *sighup;
-	unsigned char *dgram_buf; /* one datagram, for this loop's UDP */
+	struct worker *workers;
+	unsigned int nworkers;
+	unsigned int next_worker; /* the next connection's, round robin */
 };
 
-/* A loop for conf, with its signal handlers; NULL if out of resources. */
+/* The workers for conf, with the main loop's signal handlers; NULL if
+ * out of resources.  No thread runs yet. */
 struct echod_server *server_new(const struct echod_config *conf);
 /* Open every configured listener; -1 (logged) if any cannot be. */
 int server_open(struct echod_server *);
-/* Serve until SIGINT or SIGTERM. */
+/* Start the worker threads and serve until SIGINT or SIGTERM. */
 int server_run(struct echod_server *);
 void server_free(struct echod_server *);
 

@@ -85,7 +85,7 @@ wait_exit() {
 echod_ready() {
 	kill -0 "$echod_pid" 2>/dev/null ||
 	    fail "echod exited during start-up"
-	grep -q ' ready$' "$tmp/echod.log"
+	grep -Eq ' ready(,|$)' "$tmp/echod.log"
 }
 
 # start_echod CONF [NOFILE]: run echod on CONF, with at most NOFILE file

@@ -193,9 +193,9 @@ END_TEST
 
 START_TEST(test_unknown_top_setting)
 {
-	expect_errors("workers = 4;\n"
+	expect_errors("threads = 4;\n"
 		      "listeners = ( { protocol = \"tcp\"; port = 1; } );\n",
-	    "@:1: workers: unknown setting\n");
+	    "@:1: threads: unknown setting\n");
 }
 END_TEST
 
