@@ -3,15 +3,22 @@
  * Only those 26 bytes change, so UTF-8 and binary data pass through; no
  * locale is consulted.
  */
+#include "ascii_swar.h"
 #include "transform.h"
 
 static void
 upper_apply(void *state, unsigned char *buf, size_t len)
 {
 	size_t i;
+	uint64_t x;
 
 	(void)state;
-	for (i = 0; i < len; i++)
+	for (i = 0; i + 8 <= len; i += 8) {
+		x = swar_load(buf + i);
+		/* 'a'..'z' have bit 5 set; clearing it gives 'A'..'Z'. */
+		swar_store(buf + i, x ^ swar_letters(x, 0) >> 2);
+	}
+	for (; i < len; i++)
 		if ((unsigned char)(buf[i] - 'a') < 26)
 			buf[i] -= 'a' - 'A';
 }
