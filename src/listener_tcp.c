@@ -65,6 +65,7 @@ enum conn_state {
 struct conn_buf {
 	unsigned char *data;
 	size_t off, len; /* the bytes are data[off .. off+len-1] */
+	size_t cap;
 };
 
 struct conn {
@@ -109,14 +110,19 @@ conn_buf_free(struct conn_buf *b)
 {
 	free(b->data);
 	b->data = NULL;
-	b->off = b->len = 0;
+	b->off = b->len = b->cap = 0;
 }
 
-/* Append n bytes to b, compacting it first; -1 if out of memory. */
+/*
+ * Append n bytes to b, compacting it first and growing it by doubling,
+ * so that a long line arriving in small reads is not copied over and
+ * over; -1 if out of memory.
+ */
 static int
 conn_buf_add(struct conn_buf *b, const unsigned char *p, size_t n)
 {
 	unsigned char *d;
+	size_t cap;
 
 	if (n == 0)
 		return 0;
@@ -124,10 +130,16 @@ conn_buf_add(struct conn_buf *b, const unsigned char *p, size_t n)
 		memmove(b->data, b->data + b->off, b->len);
 		b->off = 0;
 	}
-	if ((d = realloc(b->data, b->len + n)) == NULL)
-		return -1;
-	memcpy(d + b->len, p, n);
-	b->data = d;
+	if (b->len + n > b->cap) {
+		cap = b->cap < 256 ? 256 : b->cap * 2;
+		if (cap < b->len + n)
+			cap = b->len + n;
+		if ((d = realloc(b->data, cap)) == NULL)
+			return -1;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
 	b->len += n;
 	return 0;
 }

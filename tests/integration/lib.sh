@@ -9,6 +9,7 @@ set -u
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-test.XXXXXX")
 echod_pid=
+echod_wrap=
 bg_pids=
 
 cleanup() {
@@ -89,14 +90,16 @@ echod_ready() {
 }
 
 # start_echod CONF [NOFILE]: run echod on CONF, with at most NOFILE file
-# descriptors if given, until it says it is ready.
+# descriptors if given, until it says it is ready; under echod_wrap (say,
+# valgrind) if that is set.
 start_echod() {
 	# Emptied here, not by the child's redirection: that one runs after
 	# the fork, and until it does a restart would see the last "ready".
 	: > "$tmp/echod.log"
 	# shellcheck disable=SC3045 # dash and bash both have ulimit -n
 	(if [ -n "${2:-}" ]; then ulimit -n "$2" || exit 1; fi
-	    exec "$ECHOD" -d -f "$1") >> "$tmp/echod.log" 2>&1 &
+	    # shellcheck disable=SC2086 # echod_wrap is words: a command line
+	    exec ${echod_wrap:-} "$ECHOD" -d -f "$1") >> "$tmp/echod.log" 2>&1 &
 	echod_pid=$!
 	wait_for echod_ready || fail "echod not ready after 30 s"
 }

@@ -130,7 +130,31 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(lc->line, 1);
 	ck_assert_str_eq(conf->module_dir, ECHOD_MODULE_DIR);
 	ck_assert_uint_eq(conf->transforms->nmodules, 0);
+	ck_assert_int_eq(conf->workers, 0); /* one per CPU */
 	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_workers)
+{
+	struct echod_config *conf = expect_ok("workers = 1;\n"
+	    "listeners = ( { protocol = \"udp\"; port = 7; } );\n");
+
+	ck_assert_int_eq(conf->workers, 1);
+	config_free(conf);
+	conf = expect_ok("workers = 256;\n"
+	    "listeners = ( { protocol = \"udp\"; port = 7; } );\n");
+	ck_assert_int_eq(conf->workers, 256);
+	config_free(conf);
+	expect_errors("workers = 0;\n"
+		      "listeners = ( { protocol = \"tcp\"; port = 1; } );\n",
+	    "@:1: workers: 0 is out of range (1-256)\n");
+	expect_errors("workers = 257;\n"
+		      "listeners = ( { protocol = \"tcp\"; port = 1; } );\n",
+	    "@:1: workers: 257 is out of range (1-256)\n");
+	expect_errors("workers = \"all\";\n"
+		      "listeners = ( { protocol = \"tcp\"; port = 1; } );\n",
+	    "@:1: workers: expected an integer\n");
 }
 END_TEST
 
@@ -548,6 +572,7 @@ config_suite(void)
 	tcase_add_test(invalid, test_syntax_error);
 	tcase_add_test(invalid, test_unknown_setting);
 	tcase_add_test(invalid, test_unknown_top_setting);
+	tcase_add_test(invalid, test_workers);
 	tcase_add_test(invalid, test_wrong_types);
 	tcase_add_test(invalid, test_more_wrong_types);
 	tcase_add_test(invalid, test_port_range);
