@@ -345,10 +345,10 @@ tcp_conn_line(struct conn *c, unsigned char *p, size_t n, size_t term)
 /*
  * framing "line": answer every complete line of p[0..n-1] with one send,
  * and keep the unfinished last one in c->in.  p is the worker's read
- * buffer, or c->in's bytes when a line was already waiting there.
+ * buffer, or c->in's bytes (held) when a line was already waiting there.
  */
 static int
-tcp_conn_lines(struct conn *c, unsigned char *p, size_t n)
+tcp_conn_lines(struct conn *c, unsigned char *p, size_t n, bool held)
 {
 	const struct echod_listener_config *lc = c->shard->listener->conf;
 	unsigned char *nl;
@@ -375,7 +375,7 @@ tcp_conn_lines(struct conn *c, unsigned char *p, size_t n)
 		return 0;
 	}
 	c->scanned = n - start;
-	if (p == c->in.data + c->in.off) {
+	if (held) {
 		c->in.off += start;
 		c->in.len -= start;
 		if (c->in.len == 0)
@@ -434,9 +434,9 @@ tcp_conn_read(struct conn *c)
 	if (lc->framing == ECHOD_FRAMING_STREAM)
 		rc = tcp_conn_stream(c, p, n);
 	else if (c->in.len == 0)
-		rc = tcp_conn_lines(c, p, n);
+		rc = tcp_conn_lines(c, p, n, false);
 	else if ((rc = conn_buf_add(&c->in, p, n)) == 0)
-		rc = tcp_conn_lines(c, c->in.data, c->in.len);
+		rc = tcp_conn_lines(c, c->in.data, c->in.len, true);
 	if (rc == -1)
 		conn_free(c);
 	else
