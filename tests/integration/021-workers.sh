@@ -21,9 +21,6 @@ fi
 start_echod "$tmp/echod.conf"
 expect_match "$tmp/echod.log" "ready, 3 workers" "echod says how many workers"
 
-# json_field FILE KEY: a number from echod-bench's --json line.
-json_field() { sed -n "s/.*\"$2\": \\([0-9.]*\\).*/\\1/p" "$1"; }
-
 # 60 connections at once, ping-pong for 2 s, every reply checked.
 "$ECHOD_BENCH" -q -j -d 2 -c 60 -e upper tcp 127.0.0.1 "$p" > "$tmp/tcp.json" ||
     { cat "$tmp/tcp.json" >&2; fail "echod-bench tcp saw errors or mismatches"; }

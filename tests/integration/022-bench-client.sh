@@ -12,8 +12,6 @@ write_conf "$tmp/echod.conf" "workers = 2;" <<CONF
 CONF
 start_echod "$tmp/echod.conf"
 
-json_field() { sed -n "s/.*\"$2\": \\([0-9.]*\\).*/\\1/p" "$1"; }
-
 # bench_ok WHAT KEY ARGS...: exit 0, no mismatch, KEY above zero.
 bench_ok() {
 	what=$1 key=$2

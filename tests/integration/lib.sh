@@ -120,6 +120,9 @@ echod_alive() {
 	kill -0 "$echod_pid" 2>/dev/null || fail "echod died"
 }
 
+# json_field FILE KEY: a number from echod-bench's --json line.
+json_field() { sed -n "s/.*\"$2\": \\([0-9.]*\\).*/\\1/p" "$1"; }
+
 # upper and rot13 as tr does them: an oracle independent of echod's code.
 # shellcheck disable=SC2018,SC2019 # ASCII letters only, on purpose
 tr_upper() { LC_ALL=C tr 'a-z' 'A-Z'; }
