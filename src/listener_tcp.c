@@ -191,6 +191,20 @@ conn_watch(struct conn *c, short what, int seconds)
 	return event_add(CONN_EV(c), seconds > 0 ? &tv : NULL);
 }
 
+/* One send(): the bytes the kernel took (0 if none now), -1 if broken. */
+static ssize_t
+conn_write(struct conn *c, const unsigned char *p, size_t n)
+{
+	ssize_t w;
+
+	if ((w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT)) != -1)
+		return w;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return 0;
+	conn_debug(c, "send: %s", strerror(errno));
+	return -1;
+}
+
 /*
  * Send p[0..n-1], keeping what the kernel does not take.  -1 if the
  * connection is broken (the caller frees it).
@@ -202,14 +216,8 @@ conn_send(struct conn *c, const unsigned char *p, size_t n)
 
 	if (n == 0)
 		return 0;
-	if (c->out.len == 0 &&
-	    (w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT)) == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			conn_debug(c, "send: %s", strerror(errno));
-			return -1;
-		}
-		w = 0;
-	}
+	if (c->out.len == 0 && (w = conn_write(c, p, n)) == -1)
+		return -1;
 	if ((size_t)w < n && conn_buf_add(&c->out, p + w, n - w) == -1) {
 		log_warn("%s: a reply", c->shard->listener->name);
 		return -1;
@@ -223,14 +231,8 @@ conn_flush(struct conn *c)
 {
 	ssize_t w;
 
-	w = send(c->fd, c->out.data + c->out.off, c->out.len,
-	    MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (w == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return 0;
-		conn_debug(c, "send: %s", strerror(errno));
+	if ((w = conn_write(c, c->out.data + c->out.off, c->out.len)) == -1)
 		return -1;
-	}
 	c->out.off += w;
 	c->out.len -= w;
 	if (c->out.len == 0)

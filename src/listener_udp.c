@@ -98,9 +98,13 @@ udp_reply_source(struct msghdr *msg)
 	}
 }
 
-/* Make ready slot i of b to receive a datagram on l's socket. */
+/*
+ * Make ready slot i of b to receive a datagram.  Every slot has room for
+ * the destination address; on a socket that does not ask for it (not a
+ * wildcard one) the kernel returns none.
+ */
 static void
-udp_batch_arm(struct udp_batch *b, int i, const struct listener *l)
+udp_batch_arm(struct udp_batch *b, int i)
 {
 	struct msghdr *h = &b->msgs[i].msg_hdr;
 
@@ -110,9 +114,23 @@ udp_batch_arm(struct udp_batch *b, int i, const struct listener *l)
 	h->msg_namelen = sizeof(b->peers[i]);
 	h->msg_iov = &b->iov[i];
 	h->msg_iovlen = 1;
-	h->msg_control = l->wildcard ? b->control[i].buf : NULL;
-	h->msg_controllen = l->wildcard ? sizeof(b->control[i].buf) : 0;
+	h->msg_control = b->control[i].buf;
+	h->msg_controllen = sizeof(b->control[i].buf);
 	h->msg_flags = 0;
+}
+
+/* A worker's batch, every slot ready. */
+static struct udp_batch *
+udp_batch_new(void)
+{
+	struct udp_batch *b;
+	int i;
+
+	if ((b = malloc(sizeof(*b))) == NULL)
+		return NULL;
+	for (i = 0; i < UDP_BATCH; i++)
+		udp_batch_arm(b, i);
+	return b;
 }
 
 /* Send the first n replies of b; those the kernel refuses are dropped. */
@@ -149,8 +167,6 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	int i, n, r;
 
 	(void)what;
-	for (i = 0; i < UDP_BATCH; i++)
-		udp_batch_arm(b, i, l);
 	if ((n = recvmmsg(fd, b->msgs, UDP_BATCH, MSG_DONTWAIT, NULL)) == -1) {
 		/* EAGAIN: another worker took them; else EINTR, or an ICMP
 		 * error from an earlier reply. */
@@ -178,6 +194,9 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		b->replies[r++].msg_hdr = *h;
 	}
 	udp_send(sh, fd, b, r);
+	/* Only the slots just used were changed. */
+	for (i = 0; i < n; i++)
+		udp_batch_arm(b, i);
 }
 
 /* Stop every worker's watch on l's socket. */
@@ -218,8 +237,7 @@ udp_start(struct listener *l, char *err, size_t errlen)
 	for (i = 0; i < l->server->nworkers; i++) {
 		sh = &l->shards[i];
 		if (sh->worker->udp == NULL &&
-		    (sh->worker->udp = malloc(sizeof(struct udp_batch))) ==
-		    NULL)
+		    (sh->worker->udp = udp_batch_new()) == NULL)
 			break;
 		sh->read_ev = event_new(sh->worker->base, l->fd,
 		    EV_READ | EV_PERSIST, udp_read_cb, sh);

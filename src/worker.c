@@ -30,6 +30,16 @@ worker_drain(struct worker *w)
 	}
 }
 
+/* Make w's loop run worker_wake_cb. */
+static void
+worker_wake(struct worker *w)
+{
+	static const uint64_t one = 1;
+
+	if (write(w->wake_fd, &one, sizeof(one)) == -1)
+		log_warn("worker %u: wake-up", w->id);
+}
+
 static void
 worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -112,7 +122,6 @@ worker_start(struct worker *w)
 void
 worker_post(struct worker *w, struct worker *self, struct worker_task *t)
 {
-	static const uint64_t one = 1;
 	bool was_empty;
 
 	if (w == self) {
@@ -126,22 +135,19 @@ worker_post(struct worker *w, struct worker *self, struct worker_task *t)
 	w->inbox_tail = &t->next;
 	pthread_mutex_unlock(&w->lock);
 	/* An inbox that was not empty has a wake-up on its way already. */
-	if (was_empty && write(w->wake_fd, &one, sizeof(one)) == -1)
-		log_warn("worker %u: wake-up", w->id);
+	if (was_empty)
+		worker_wake(w);
 }
 
 void
 worker_stop(struct worker *w)
 {
-	static const uint64_t one = 1;
-
 	if (!w->started)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
 	pthread_mutex_unlock(&w->lock);
-	if (write(w->wake_fd, &one, sizeof(one)) == -1)
-		log_warn("worker %u: wake-up", w->id);
+	worker_wake(w);
 	pthread_join(w->thread, NULL);
 	w->started = false;
 	/* Posted after the loop's last look: run here, on a loop at rest. */
@@ -151,6 +157,8 @@ worker_stop(struct worker *w)
 void
 worker_fini(struct worker *w)
 {
+	if (w->server == NULL)
+		return; /* server_new failed before worker_init reached it */
 	if (w->wake_ev != NULL)
 		event_free(w->wake_ev);
 	if (w->wake_fd != -1)
