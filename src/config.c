@@ -12,8 +12,10 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <libconfig.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,6 +66,25 @@ static void parse_modules(struct config_parser *, const config_setting_t *,
     void *);
 static void parse_listeners(struct config_parser *, const config_setting_t *,
     void *);
+static void parse_acl(struct config_parser *, const config_setting_t *,
+    void *);
+static void parse_ignore_ports(struct config_parser *,
+    const config_setting_t *, void *);
+
+/* The limits, at the top level (defaults) and in a listener alike. */
+#define LIMIT_OPTIONS(FIELD)                                           \
+	{ .name = "max_connections", .type = CONFIG_TYPE_INT,          \
+	    .offset = FIELD(limits.max_connections),                   \
+	    .max = ECHOD_COUNT_LIMIT },                                \
+	{ .name = "max_connections_per_ip", .type = CONFIG_TYPE_INT,   \
+	    .offset = FIELD(limits.max_connections_per_ip),            \
+	    .max = ECHOD_COUNT_LIMIT },                                \
+	{ .name = "idle_timeout", .type = CONFIG_TYPE_INT,             \
+	    .offset = FIELD(limits.idle_timeout),                      \
+	    .max = ECHOD_IDLE_LIMIT },                                 \
+	{ .name = "max_pending", .type = CONFIG_TYPE_INT,              \
+	    .offset = FIELD(limits.max_pending), .min = 1,             \
+	    .max = ECHOD_PENDING_LIMIT }
 
 #define LISTENER_FIELD(f) offsetof(struct echod_listener_config, f)
 
@@ -94,6 +115,11 @@ static const struct config_option listener_options[] = {
 	{ .name = "log_length", .type = CONFIG_TYPE_INT,
 	    .offset = LISTENER_FIELD(log_length), .min = 1,
 	    .max = ECHOD_LOG_LENGTH_LIMIT },
+	LIMIT_OPTIONS(LISTENER_FIELD),
+	{ .name = "allow", .type = CONFIG_TYPE_NONE,
+	    .offset = LISTENER_FIELD(acl.allow), .parse = parse_acl },
+	{ .name = "deny", .type = CONFIG_TYPE_NONE,
+	    .offset = LISTENER_FIELD(acl.deny), .parse = parse_acl },
 	{ .name = NULL },
 };
 
@@ -107,15 +133,30 @@ static const struct config_option root_options[] = {
 	    .offset = CONFIG_FIELD(module_dir) },
 	{ .name = "modules", .type = CONFIG_TYPE_NONE,
 	    .offset = CONFIG_FIELD(transforms), .parse = parse_modules },
+	{ .name = "user", .type = CONFIG_TYPE_STRING,
+	    .offset = CONFIG_FIELD(user) },
+	{ .name = "group", .type = CONFIG_TYPE_STRING,
+	    .offset = CONFIG_FIELD(group) },
+	{ .name = "udp_rate", .type = CONFIG_TYPE_INT,
+	    .offset = CONFIG_FIELD(udp_rate), .max = ECHOD_COUNT_LIMIT },
+	{ .name = "udp_burst", .type = CONFIG_TYPE_INT,
+	    .offset = CONFIG_FIELD(udp_burst), .min = 1,
+	    .max = ECHOD_COUNT_LIMIT },
+	{ .name = "udp_ignore_ports", .type = CONFIG_TYPE_NONE,
+	    .offset = CONFIG_FIELD(udp_ignore), .parse = parse_ignore_ports },
+	/* Before the listeners, which take them as their defaults. */
+	LIMIT_OPTIONS(CONFIG_FIELD),
 	{ .name = "listeners", .type = CONFIG_TYPE_LIST,
 	    .offset = CONFIG_FIELD(listeners), .required = 1,
 	    .parse = parse_listeners },
 	{ .name = NULL },
 };
 
-/* Every default of a listener, in one place. */
+/* Every default of a listener, in one place; its limits are the top
+ * level's. */
 static int
-config_listener_defaults(struct echod_listener_config *lc)
+config_listener_defaults(const struct echod_config *conf,
+    struct echod_listener_config *lc)
 {
 	memset(lc, 0, sizeof(*lc));
 	lc->protocol = ECHOD_PROTO_TCP;
@@ -129,6 +170,7 @@ config_listener_defaults(struct echod_listener_config *lc)
 	lc->ipv6_only = false;
 	lc->log_messages = false;
 	lc->log_length = 200;
+	lc->limits = conf->limits;
 	return lc->address == NULL || lc->transform == NULL ? -1 : 0;
 }
 
@@ -136,10 +178,26 @@ config_listener_defaults(struct echod_listener_config *lc)
 static int
 config_defaults(struct echod_config *conf)
 {
+	unsigned int port;
+
 	conf->workers = 0; /* one per online CPU, counted at start-up */
 	conf->module_dir = strdup(ECHOD_MODULE_DIR);
 	conf->transforms = transform_registry_new();
-	return conf->module_dir == NULL || conf->transforms == NULL ? -1 : 0;
+	/* As nginx does; "nogroup" is Debian's name for nobody's group. */
+	conf->user = strdup("nobody");
+	conf->group = strdup("nogroup");
+	conf->limits.max_connections = 4096;
+	conf->limits.max_connections_per_ip = 256;
+	conf->limits.idle_timeout = 300; /* a student typing, thinking */
+	conf->limits.max_pending = 256 * 1024;
+	conf->udp_rate = 100;
+	conf->udp_burst = 200;
+	/* The reserved ports (OpenBSD's inetd drops them too): echo,
+	 * chargen, daytime, DNS, NTP and friends, which answer anything. */
+	for (port = 0; port < 1024; port++)
+		conf->udp_ignore[port / 64] |= UINT64_C(1) << (port % 64);
+	return conf->module_dir == NULL || conf->transforms == NULL ||
+	    conf->user == NULL || conf->group == NULL ? -1 : 0;
 }
 
 /* "listeners[1].port": where a setting sits in the file's tree. */
@@ -501,6 +559,68 @@ parse_modules(struct config_parser *p, const config_setting_t *list,
 	}
 }
 
+/* allow or deny = ( "10.0.0.0/8", "::1" ): prefixes, any order. */
+static void
+parse_acl(struct config_parser *p, const config_setting_t *list, void *field)
+{
+	struct acl_list *acl = field;
+	const config_setting_t *s;
+	char err[256];
+	int i, n;
+
+	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+		parser_error(p, list, "expected a list of addresses or "
+		    "prefixes in parentheses, such as ( \"10.0.0.0/8\" )");
+		return;
+	}
+	n = config_setting_length(list);
+	if (n > 0 && (acl->prefixes = calloc(n, sizeof(*acl->prefixes))) ==
+	    NULL) {
+		parser_error(p, list, "out of memory");
+		return;
+	}
+	for (i = 0; (s = config_setting_get_elem(list, i)) != NULL; i++) {
+		if (config_setting_type(s) != CONFIG_TYPE_STRING)
+			parser_error(p, s, "expected an address or a prefix in "
+			    "double quotes");
+		else if (acl_prefix_parse(config_setting_get_string(s),
+		    &acl->prefixes[acl->n], err, sizeof(err)) == -1)
+			parser_error(p, s, "%s", err);
+		else
+			acl->n++;
+	}
+}
+
+/* udp_ignore_ports = ( 2049, 11211 ): added to the ports below 1024. */
+static void
+parse_ignore_ports(struct config_parser *p, const config_setting_t *list,
+    void *field)
+{
+	uint64_t *bits = field;
+	const config_setting_t *s;
+	long long port;
+	int i;
+
+	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+		parser_error(p, list, "expected a list of port numbers in "
+		    "parentheses");
+		return;
+	}
+	for (i = 0; (s = config_setting_get_elem(list, i)) != NULL; i++) {
+		if (config_setting_type(s) != CONFIG_TYPE_INT &&
+		    config_setting_type(s) != CONFIG_TYPE_INT64) {
+			parser_error(p, s, "expected a port number");
+			continue;
+		}
+		port = config_setting_get_int64(s);
+		if (port < 1 || port > 65535) {
+			parser_error(p, s, "%lld is out of range (1-65535)", port);
+			continue;
+		}
+		bits[port / 64] |= UINT64_C(1) << (port % 64);
+	}
+}
+
 static void
 parse_listeners(struct config_parser *p, const config_setting_t *list,
     void *field)
@@ -521,7 +641,7 @@ parse_listeners(struct config_parser *p, const config_setting_t *list,
 	for (i = 0; i < n; i++) {
 		s = config_setting_get_elem(list, i);
 		conf->nlisteners++; /* from here config_free frees it */
-		if (config_listener_defaults(&conf->listeners[i]) == -1) {
+		if (config_listener_defaults(conf, &conf->listeners[i]) == -1) {
 			parser_error(p, s, "out of memory");
 			return;
 		}
@@ -588,6 +708,14 @@ validate_listener(struct config_parser *p, const config_setting_t *s,
 	bool tcp = a->protocol == ECHOD_PROTO_TCP;
 
 #define MEMBER(name) config_setting_get_member(s, name)
+	static const char *const tcp_only[] = { "max_connections",
+		"max_connections_per_ip", "idle_timeout", "max_pending" };
+	size_t i;
+
+	for (i = 0; i < sizeof(tcp_only) / sizeof(tcp_only[0]); i++)
+		if (!tcp && MEMBER(tcp_only[i]) != NULL)
+			parser_error(p, MEMBER(tcp_only[i]), "applies only to "
+			    "tcp listeners");
 	if (a->close_after_reply && !tcp)
 		parser_error(p, MEMBER("close_after_reply"),
 		    "only tcp listeners close");
@@ -634,13 +762,61 @@ config_validate(struct config_parser *p, const config_setting_t *list,
 	}
 }
 
+/*
+ * Second pass: who to run as.  Looked up now, so that a user that does
+ * not exist is found by echod -t, not at the next start as root.
+ */
+static void
+config_identity(struct config_parser *p, const config_setting_t *root,
+    struct echod_config *conf)
+{
+	const config_setting_t *us = config_setting_get_member(root, "user");
+	const config_setting_t *gs = config_setting_get_member(root, "group");
+	struct passwd *pw;
+	struct group *gr;
+
+	if ((pw = getpwnam(conf->user)) == NULL) {
+		parser_error(p, us != NULL ? us : root, "no user \"%s\"%s",
+		    conf->user, us != NULL ? "" : " (the default); set user");
+		return;
+	}
+	conf->uid = pw->pw_uid;
+	if ((gr = getgrnam(conf->group)) != NULL)
+		conf->gid = gr->gr_gid;
+	else if (gs == NULL)
+		conf->gid = pw->pw_gid; /* no "nogroup" here: the user's own */
+	else
+		parser_error(p, gs, "no group \"%s\"", conf->group);
+}
+
+/* Second pass: a datagram from one of echod's own udp ports is never
+ * answered, so that two listeners cannot echo each other forever. */
+static void
+config_ignore_own_ports(struct echod_config *conf)
+{
+	const struct echod_listener_config *lc;
+	size_t i;
+	int port;
+
+	for (i = 0; i < conf->nlisteners; i++) {
+		lc = &conf->listeners[i];
+		if (lc->protocol != ECHOD_PROTO_UDP)
+			continue;
+		for (port = lc->port_min; port <= lc->port_max; port++)
+			conf->udp_ignore[port / 64] |= UINT64_C(1) << (port % 64);
+	}
+}
+
 /* Parse an open libconfig tree into conf, both passes. */
 static void
 config_parse(struct config_parser *p, config_t *cf, struct echod_config *conf)
 {
 	parse_group(p, config_root_setting(cf), root_options, conf);
-	if (p->nerrors == 0)
-		config_validate(p, config_lookup(cf, "listeners"), conf);
+	if (p->nerrors > 0)
+		return;
+	config_validate(p, config_lookup(cf, "listeners"), conf);
+	config_identity(p, config_root_setting(cf), conf);
+	config_ignore_own_ports(conf);
 }
 
 struct echod_config *
@@ -702,11 +878,14 @@ config_free(struct echod_config *conf)
 	for (i = 0; i < conf->nlisteners; i++) {
 		free(conf->listeners[i].address);
 		transform_chain_free(conf->listeners[i].transform);
+		acl_free(&conf->listeners[i].acl);
 	}
 	free(conf->listeners);
 	/* After the chains: their fini() may live in a module. */
 	transform_registry_free(conf->transforms);
 	free(conf->module_dir);
+	free(conf->user);
+	free(conf->group);
 	free(conf->path);
 	free(conf);
 }

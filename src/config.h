@@ -7,12 +7,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include <sys/types.h>
+
+#include "acl.h"
 #include "transform.h"
 
 #define ECHOD_MAX_LINE_LIMIT (16 * 1024 * 1024) /* max_line's ceiling */
 #define ECHOD_LOG_LENGTH_LIMIT 1024 /* log_length's ceiling */
 #define ECHOD_WORKERS_LIMIT 256		/* workers' ceiling */
+#define ECHOD_COUNT_LIMIT 1000000	/* connection and rate ceilings */
+#define ECHOD_IDLE_LIMIT 86400		/* idle_timeout's ceiling, a day */
+#define ECHOD_PENDING_LIMIT (1024 * 1024 * 1024) /* max_pending's */
 
 enum echod_protocol {
 	ECHOD_PROTO_TCP,
@@ -22,6 +29,17 @@ enum echod_protocol {
 enum echod_framing {
 	ECHOD_FRAMING_STREAM, /* RFC 862: bytes back as they come */
 	ECHOD_FRAMING_LINE,   /* each line one message */
+};
+
+/*
+ * What a TCP listener's clients may take.  The file's top level sets
+ * the defaults, which a listener may override.  0 means no limit.
+ */
+struct echod_limits {
+	int max_connections;	    /* open at once (top level: in all) */
+	int max_connections_per_ip; /* open at once from one address */
+	int idle_timeout;	    /* seconds without input or progress */
+	int max_pending;	    /* bytes of replies held for a client */
 };
 
 struct echod_listener_config {
@@ -36,6 +54,8 @@ struct echod_listener_config {
 	bool ipv6_only;		/* IPV6_V6ONLY on IPv6 sockets */
 	bool log_messages;	/* one log line per message */
 	int log_length;		/* bytes of a message shown in the log */
+	struct echod_limits limits; /* tcp */
+	struct acl acl;		/* who may connect or send */
 	int line;		/* where it was defined, for messages */
 };
 
@@ -43,6 +63,14 @@ struct echod_config {
 	char *path;
 	char *module_dir;		/* where relative module names are */
 	int workers;			/* threads; 0: one per online CPU */
+	struct echod_limits limits;	/* defaults for every tcp listener */
+	int udp_rate, udp_burst;	/* per source address; rate 0: none */
+	/* Source ports never answered: below 1024, udp_ignore_ports, and
+	 * every port of echod's own udp listeners; a bit per port. */
+	uint64_t udp_ignore[65536 / 64];
+	char *user, *group;		/* who to run as, when started as root */
+	uid_t uid;			/* theirs, looked up when loaded */
+	gid_t gid;
 	struct transform_registry *transforms; /* built-ins and modules */
 	struct echod_listener_config *listeners;
 	size_t nlisteners;
@@ -55,6 +83,13 @@ struct echod_config {
  */
 struct echod_config *config_load(const char *path, char **errors);
 void config_free(struct echod_config *);
+
+/* Is a datagram from this source port never to be answered? */
+static inline bool
+config_udp_port_ignored(const struct echod_config *conf, unsigned int port)
+{
+	return conf->udp_ignore[port / 64] >> (port % 64) & 1;
+}
 
 /* Is lc's port a range to pick from, rather than one port? */
 static inline bool

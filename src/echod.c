@@ -2,6 +2,7 @@
  * echod.c: the daemon's main: options, configuration, the loop, and
  * teardown.  echod stays in the foreground; systemd supervises it.
  */
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,37 @@ report_config_errors(char *errors)
 		log_errorx("%s", line);
 	}
 	free(errors);
+}
+
+/*
+ * Started as root (to bind port 7, say): with every socket bound, become
+ * the configured user and group for good, before any thread starts, so
+ * that every thread has dropped.  Under systemd with only
+ * CAP_NET_BIND_SERVICE echod is never root, and this does nothing.
+ */
+static void
+drop_privileges(const struct echod_config *conf)
+{
+	if (geteuid() != 0)
+		return;
+	if (conf->uid == 0) {
+		log_warnx("running as root, as user = \"%s\" asks: a bug in "
+		    "echod would have every privilege", conf->user);
+		return;
+	}
+	if (initgroups(conf->user, conf->gid) == -1)
+		fatal("initgroups %s", conf->user);
+	if (setresgid(conf->gid, conf->gid, conf->gid) == -1)
+		fatal("setresgid %s", conf->group);
+	if (setresuid(conf->uid, conf->uid, conf->uid) == -1)
+		fatal("setresuid %s", conf->user);
+	/* There must be no way back. */
+	if (setuid(0) != -1 || seteuid(0) != -1 || setgid(0) != -1 ||
+	    getuid() != conf->uid || geteuid() != conf->uid ||
+	    getgid() != conf->gid || getegid() != conf->gid)
+		fatalx("dropping privileges to %s:%s did not hold", conf->user,
+		    conf->group);
+	log_info("running as user %s, group %s", conf->user, conf->group);
 }
 
 int
@@ -105,6 +137,7 @@ main(int argc, char *argv[])
 		config_free(conf);
 		return 1;
 	}
+	drop_privileges(conf);
 	if (server_run(srv) == -1)
 		log_warnx("the event loop failed");
 	server_free(srv);

@@ -182,10 +182,27 @@ listener_log_message(const struct listener *l, const struct sockaddr *peer,
 }
 
 void
+listener_refused(struct shard *sh, const struct sockaddr *peer,
+    enum refusal why, const char *what)
+{
+	char from[ECHOD_ADDRSTRLEN], more[64] = "";
+	uint64_t held;
+
+	sh->refused[why]++;
+	if (!log_limit_pass(&sh->refused_log[why], &held))
+		return;
+	if (held > 0)
+		snprintf(more, sizeof(more), " (and %llu more in the last %d s)",
+		    (unsigned long long)held, LOG_LIMIT_SECONDS);
+	log_info("%s: refused %s: %s%s", sh->listener->name,
+	    addr_format_peer(peer, from, sizeof(from)), what, more);
+}
+
+void
 listener_free(struct listener *l)
 {
 	struct shard sum = { 0 };
-	unsigned int i;
+	unsigned int i, k;
 
 	TAILQ_REMOVE(&l->server->listeners, l, entry);
 	l->ops->stop(l);
@@ -194,20 +211,26 @@ listener_free(struct listener *l)
 		sum.messages += l->shards[i].messages;
 		sum.bytes += l->shards[i].bytes;
 		sum.dropped += l->shards[i].dropped;
+		sum.idle_closed += l->shards[i].idle_closed;
+		for (k = 0; k < REFUSED_KINDS; k++)
+			sum.refused[k] += l->shards[i].refused[k];
 	}
+#define N(x) ((unsigned long long)(x))
 	if (!l->announced)
 		;	/* never served: nothing to report */
 	else if (l->conf->protocol == ECHOD_PROTO_TCP)
 		log_info("closed %s: %llu connections, %llu messages, "
-		    "%llu bytes, %llu accept pauses", l->name,
-		    (unsigned long long)sum.connections,
-		    (unsigned long long)sum.messages,
-		    (unsigned long long)sum.bytes,
-		    (unsigned long long)l->accept_pauses);
+		    "%llu bytes, %llu closed idle; refused %llu by allow/deny, "
+		    "%llu at a limit", l->name, N(sum.connections),
+		    N(sum.messages), N(sum.bytes), N(sum.idle_closed),
+		    N(sum.refused[REFUSED_ACL]), N(sum.refused[REFUSED_LIMIT]));
 	else
-		log_info("closed %s: %llu datagrams, %llu bytes, %llu dropped",
-		    l->name, (unsigned long long)sum.messages,
-		    (unsigned long long)sum.bytes,
-		    (unsigned long long)sum.dropped);
+		log_info("closed %s: %llu datagrams, %llu bytes, %llu replies "
+		    "dropped; refused %llu by allow/deny, %llu over udp_rate, "
+		    "%llu from a source never answered", l->name,
+		    N(sum.messages), N(sum.bytes), N(sum.dropped),
+		    N(sum.refused[REFUSED_ACL]), N(sum.refused[REFUSED_RATE]),
+		    N(sum.refused[REFUSED_LOOP]));
+#undef N
 	listener_release(l);
 }

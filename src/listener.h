@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "admit.h"
+#include "log.h"
 #include "util.h"
 
 struct echod_server;
@@ -48,6 +50,11 @@ struct shard {
 	uint64_t messages;	 /* tcp: reads or lines; udp: datagrams */
 	uint64_t bytes;		 /* received and echoed */
 	uint64_t dropped;	 /* udp: replies the kernel refused */
+	uint64_t idle_closed;	 /* tcp: closed by idle_timeout */
+	uint64_t refused[REFUSED_KINDS]; /* tcp: on worker 0's shard */
+	struct log_limit refused_log[REFUSED_KINDS];
+	struct log_limit idle_log;
+	const struct timeval *idle; /* tcp: idle_timeout on this loop */
 } __attribute__((aligned(64)));
 
 struct listener {
@@ -61,11 +68,7 @@ struct listener {
 	bool announced; /* "listening on" was logged */
 	struct shard *shards; /* one per worker */
 
-	/* tcp: accepting, on the main thread */
-	struct evconnlistener *evl;
-	struct event *accept_retry; /* re-arms accept after EMFILE */
-	bool accept_paused;
-	uint64_t accept_pauses;
+	struct evconnlistener *evl; /* tcp: accepting, on the main thread */
 };
 
 /*
@@ -83,6 +86,10 @@ int listener_open(struct echod_server *srv,
  */
 void listener_log_message(const struct listener *l,
     const struct sockaddr *peer, const unsigned char *buf, size_t len);
+/* Count a client turned away from sh for why, logging at a bounded rate
+ * what it was ("max_connections (4096) reached"). */
+void listener_refused(struct shard *sh, const struct sockaddr *peer,
+    enum refusal why, const char *what);
 /* Stop l, close its connections and free it. */
 void listener_free(struct listener *l);
 /* Free every listener of srv after mark (NULL: all of them). */

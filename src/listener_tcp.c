@@ -52,7 +52,6 @@
 #define TCP_BACKLOG 1024		 /* SOMAXCONN may cap it */
 #define TCP_LINGER_SECONDS 5		 /* how long to wait for the peer's FIN */
 #define TCP_LINGER_MAX (64 * 1024)	 /* how much to discard meanwhile */
-#define TCP_ACCEPT_RETRY_MS 100		 /* after EMFILE, try accept again */
 
 enum conn_state {
 	CONN_OPEN,
@@ -144,23 +143,10 @@ conn_buf_add(struct conn_buf *b, const unsigned char *p, size_t n)
 	return 0;
 }
 
-/* Resume accepting on l if running out of descriptors had paused it. */
+/* Release what a closed connection held on its worker. */
 static void
-tcp_accept_resume(struct listener *l)
+conn_close(struct conn *c)
 {
-	if (!l->accept_paused)
-		return;
-	l->accept_paused = false;
-	evtimer_del(l->accept_retry);
-	evconnlistener_enable(l->evl);
-}
-
-static void
-conn_free(struct conn *c)
-{
-	struct listener *l = c->shard->listener;
-	bool main_thread = c->shard->worker->id == 0;
-
 	conn_debug(c, "closed");
 	LIST_REMOVE(c, entry);
 	if (c->watching != 0)
@@ -168,27 +154,49 @@ conn_free(struct conn *c)
 	close(c->fd);
 	conn_buf_free(&c->in);
 	conn_buf_free(&c->out);
-	free(c);
-	/* A descriptor was just released.  The acceptor is the main
-	 * thread's; other workers leave it to the retry timer. */
-	if (main_thread)
-		tcp_accept_resume(l);
 }
 
-/* Wait for what (EV_READ or EV_WRITE), for at most seconds if not 0. */
-static int
-conn_watch(struct conn *c, short what, int seconds)
+/* On the main thread: take a closed connection off the books. */
+static void
+tcp_conn_release(struct worker_task *t)
 {
-	struct timeval tv = { seconds, 0 };
+	struct conn *c = (struct conn *)(void *)t;
 
-	if (c->watching == what && seconds == 0)
+	admit_release(c->shard->listener, &c->peer.sa);
+	free(c);
+}
+
+/* Close c, and hand it back to the main thread, which admitted it. */
+static void
+conn_free(struct conn *c)
+{
+	struct worker *self = c->shard->worker;
+
+	conn_close(c);
+	c->handoff.run = tcp_conn_release;
+	worker_post(&self->server->workers[0], self, &c->handoff);
+}
+
+/*
+ * Wait for what (EV_READ, EV_WRITE or both), with the listener's
+ * idle_timeout; while lingering, for TCP_LINGER_SECONDS instead.  The
+ * event persists, and libevent restarts a persistent event's timeout
+ * each time it fires, so the idle timer costs nothing per message.
+ */
+static int
+conn_watch(struct conn *c, short what)
+{
+	static const struct timeval linger = { TCP_LINGER_SECONDS, 0 };
+	bool lingering = c->state == CONN_LINGERING;
+
+	if (c->watching == what && !lingering)
 		return 0;
 	if (c->watching != 0)
 		event_del(CONN_EV(c));
 	c->watching = what;
 	event_assign(CONN_EV(c), c->shard->worker->base, c->fd,
 	    what | EV_PERSIST, tcp_conn_cb, c);
-	return event_add(CONN_EV(c), seconds > 0 ? &tv : NULL);
+	return event_add(CONN_EV(c), lingering ? &linger : c->shard->idle);
 }
 
 /* One send(): the bytes the kernel took (0 if none now), -1 if broken. */
@@ -244,27 +252,33 @@ conn_flush(struct conn *c)
 static void
 conn_linger(struct conn *c)
 {
-	if (shutdown(c->fd, SHUT_WR) == -1 ||
-	    conn_watch(c, EV_READ, TCP_LINGER_SECONDS) == -1) {
-		conn_free(c);
-		return;
-	}
 	c->state = CONN_LINGERING;
 	conn_buf_free(&c->in);
+	if (shutdown(c->fd, SHUT_WR) == -1 || conn_watch(c, EV_READ) == -1)
+		conn_free(c);
 }
 
-/* After an event: wait for what the state needs next, or close. */
+/*
+ * After an event: wait for what the state needs next, or close.  A
+ * client is read while less than max_pending bytes of replies wait for
+ * it, so one that does not read holds that much at most.
+ */
 static void
 conn_next(struct conn *c)
 {
+	size_t max = (size_t)c->shard->listener->conf->limits.max_pending;
+	short what = EV_WRITE;
+
 	if (c->out.len > 0) {
-		if (conn_watch(c, EV_WRITE, 0) == -1)
+		if (c->state == CONN_OPEN && c->out.len < max)
+			what |= EV_READ;
+		if (conn_watch(c, what) == -1)
 			conn_free(c);
 		return;
 	}
 	switch (c->state) {
 	case CONN_OPEN:
-		if (conn_watch(c, EV_READ, 0) == -1)
+		if (conn_watch(c, EV_READ) == -1)
 			conn_free(c);
 		break;
 	case CONN_FLUSHING:
@@ -408,17 +422,30 @@ tcp_conn_eof(struct conn *c)
 	conn_next(c);
 }
 
+/* Read what the client sent and answer it; c may be freed. */
 static void
 tcp_conn_read(struct conn *c)
 {
 	const struct echod_listener_config *lc = c->shard->listener->conf;
 	unsigned char *p = c->shard->worker->rbuf;
+	size_t room = WORKER_READ_SIZE;
 	ssize_t n;
 	int rc;
 
-	if ((n = recv(c->fd, p, WORKER_READ_SIZE, 0)) == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+	/* Never more than max_pending can come to wait in out. */
+	if (c->state != CONN_LINGERING) {
+		if (c->out.len >= (size_t)lc->limits.max_pending) {
+			conn_next(c);
 			return;
+		}
+		if ((size_t)lc->limits.max_pending - c->out.len < room)
+			room = (size_t)lc->limits.max_pending - c->out.len;
+	}
+	if ((n = recv(c->fd, p, room, 0)) == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			conn_next(c);
+			return;
+		}
 		conn_debug(c, "%s", strerror(errno));
 		conn_free(c);
 		return;
@@ -445,6 +472,28 @@ tcp_conn_read(struct conn *c)
 		conn_next(c);
 }
 
+/* idle_timeout: nothing came in, and no reply moved, for that long. */
+static void
+tcp_conn_idle(struct conn *c)
+{
+	char peer[ECHOD_ADDRSTRLEN], more[64] = "";
+	struct shard *sh = c->shard;
+	uint64_t held;
+
+	sh->idle_closed++;
+	if (log_limit_pass(&sh->idle_log, &held)) {
+		if (held > 0)
+			snprintf(more, sizeof(more), " (and %llu more in the "
+			    "last %d s)", (unsigned long long)held,
+			    LOG_LIMIT_SECONDS);
+		log_info("%s: %s: idle for %d s; closing%s",
+		    sh->listener->name,
+		    addr_format_peer(&c->peer.sa, peer, sizeof(peer)),
+		    sh->listener->conf->limits.idle_timeout, more);
+	}
+	conn_free(c);
+}
+
 static void
 tcp_conn_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -452,15 +501,21 @@ tcp_conn_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	if (what & EV_TIMEOUT) {
-		conn_debug(c, "no FIN from the client");
-		conn_free(c);
-	} else if (what & EV_WRITE) {
-		if (conn_flush(c) == -1)
+		if (c->state == CONN_LINGERING) {
+			conn_debug(c, "no FIN from the client");
 			conn_free(c);
-		else
-			conn_next(c);
-	} else
+		} else
+			tcp_conn_idle(c);
+		return;
+	}
+	if ((what & EV_WRITE) && conn_flush(c) == -1) {
+		conn_free(c);
+		return;
+	}
+	if (what & EV_READ)
 		tcp_conn_read(c);
+	else
+		conn_next(c);
 }
 
 /* On the worker's thread: start serving a handed-over connection. */
@@ -472,7 +527,7 @@ tcp_conn_start(struct worker_task *t)
 	LIST_INSERT_HEAD(&c->shard->conns, c, entry);
 	c->shard->connections++;
 	conn_debug(c, "connected, worker %u", c->shard->worker->id);
-	if (conn_watch(c, EV_READ, 0) == -1)
+	if (conn_watch(c, EV_READ) == -1)
 		conn_free(c);
 }
 
@@ -482,19 +537,29 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 {
 	struct listener *l = arg;
 	struct echod_server *srv = l->server;
-	struct worker *w = &srv->workers[srv->next_worker];
+	struct worker *w;
 	struct conn *c;
+	enum refusal why;
+	char what[128];
 	int on = 1;
 
 	(void)evl;
-	if (++srv->next_worker == srv->nworkers)
-		srv->next_worker = 0;
+	/* Turned away at once: closed, so the client is not left waiting. */
+	if (!admit_client(l, sa, &why, what, sizeof(what))) {
+		close(fd);
+		listener_refused(&l->shards[0], sa, why, what);
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c) + event_get_struct_event_size())) ==
 	    NULL) {
 		log_warn("%s: connection", l->name);
 		close(fd);
+		admit_release(l, sa);
 		return;
 	}
+	w = &srv->workers[srv->next_worker];
+	if (++srv->next_worker == srv->nworkers)
+		srv->next_worker = 0;
 	c->handoff.run = tcp_conn_start;
 	c->shard = &l->shards[w->id];
 	c->fd = fd;
@@ -508,55 +573,50 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 
 /*
  * accept(2) failed in a way libevent does not retry.  Out of
- * descriptors, the pending connection stays queued and the socket stays
- * readable, so accepting again at once would spin: pause instead, until
- * a connection closes or the retry timer fires.
+ * descriptors or memory, the pending connection stays queued and the
+ * socket stays readable, so accepting again at once would spin: pause.
  */
 static void
 tcp_accept_error_cb(struct evconnlistener *evl, void *arg)
 {
 	struct listener *l = arg;
-	struct timeval tv = { 0, TCP_ACCEPT_RETRY_MS * 1000 };
+	static struct log_limit ll;
 	int err = EVUTIL_SOCKET_ERROR();
+	uint64_t held;
 
-	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-		if (!l->accept_paused) {
-			log_warnx("%s: accept: %s; pausing new connections",
-			    l->name, strerror(err));
-			l->accept_pauses++;
-		}
-		l->accept_paused = true;
-		evconnlistener_disable(evl);
-		evtimer_add(l->accept_retry, &tv);
-		return;
-	}
-	log_warnx("%s: accept: %s", l->name, strerror(err));
-}
-
-static void
-tcp_accept_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	tcp_accept_resume(arg);
+	(void)evl;
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+		admit_pause(l->server, err);
+	else if (log_limit_pass(&ll, &held))
+		log_warnx("%s: accept: %s", l->name, strerror(err));
 }
 
 static int
 tcp_start(struct listener *l, char *err, size_t errlen)
 {
-	l->accept_retry = evtimer_new(l->server->base, tcp_accept_retry_cb, l);
-	if (l->accept_retry == NULL) {
-		snprintf(err, errlen, "%s: cannot create a timer", l->name);
-		return -1;
+	struct timeval idle = { l->conf->limits.idle_timeout, 0 };
+	unsigned int i;
+
+	/* One timeout shared by many events: libevent then keeps them in
+	 * a queue instead of its heap. */
+	for (i = 0; idle.tv_sec > 0 && i < l->server->nworkers; i++) {
+		l->shards[i].idle = event_base_init_common_timeout(
+		    l->shards[i].worker->base, &idle);
+		if (l->shards[i].idle == NULL) {
+			snprintf(err, errlen, "%s: cannot set up idle_timeout",
+			    l->name);
+			return -1;
+		}
 	}
 	l->evl = evconnlistener_new(l->server->base, tcp_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_EXEC, TCP_BACKLOG, l->fd);
 	if (l->evl == NULL) {
 		snprintf(err, errlen, "%s: listen: %s", l->name, strerror(errno));
-		event_free(l->accept_retry);
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->evl, tcp_accept_error_cb);
+	if (l->server->adm.paused)
+		evconnlistener_disable(l->evl);
 	return 0;
 }
 
@@ -564,13 +624,15 @@ tcp_start(struct listener *l, char *err, size_t errlen)
 static void
 tcp_stop(struct listener *l)
 {
+	struct conn *c;
 	unsigned int i;
 
 	for (i = 0; i < l->server->nworkers; i++)
-		while (!LIST_EMPTY(&l->shards[i].conns))
-			conn_free(LIST_FIRST(&l->shards[i].conns));
+		while ((c = LIST_FIRST(&l->shards[i].conns)) != NULL) {
+			conn_close(c);
+			tcp_conn_release(&c->handoff);
+		}
 	evconnlistener_free(l->evl);
-	event_free(l->accept_retry);
 	close(l->fd);
 }
 

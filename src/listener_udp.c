@@ -4,6 +4,13 @@
  * Every worker watches every UDP socket; whichever wakes first reads a
  * batch with one recvmmsg() and answers it with one sendmmsg().
  *
+ * No datagram is answered that could start a loop or a reflection:
+ * none from a source port below 1024 or in udp_ignore_ports or one of
+ * echod's own (echo answering echo, or chargen, for ever: CERT
+ * CA-1996-01), none from a multicast, broadcast or unspecified address,
+ * none over a source address's udp_rate, none that allow/deny refuse.
+ * A reply is never larger than its request.
+ *
  * A socket bound to a wildcard address asks the kernel for each
  * datagram's destination (IP_PKTINFO, IPV6_PKTINFO) and sends the reply
  * from it: left to routing, the source could be another of the host's
@@ -16,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -23,6 +31,7 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "transform.h"
 #include "worker.h"
@@ -156,6 +165,52 @@ udp_send(struct shard *sh, int fd, struct udp_batch *b, int n)
 	}
 }
 
+/* A monotonic clock in milliseconds, for the rate limit. */
+static uint64_t
+udp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Should the datagram from peer go unanswered?  If so, it is counted. */
+static bool
+udp_refuse(struct shard *sh, const struct sockaddr *peer, uint64_t now_ms)
+{
+	const struct echod_server *srv = sh->listener->server;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)
+	    (const void *)peer;
+	unsigned char key[16];
+	char what[64];
+
+	/* sin_port and sin6_port sit at the same offset. */
+	if (config_udp_port_ignored(srv->config, ntohs(sin->sin_port))) {
+		snprintf(what, sizeof(what), "source port %u is never answered",
+		    ntohs(sin->sin_port));
+		listener_refused(sh, peer, REFUSED_LOOP, what);
+		return true;
+	}
+	addr_key(peer, key);
+	if (addr_key_is_bogus_source(key)) {
+		listener_refused(sh, peer, REFUSED_LOOP, "a multicast, "
+		    "broadcast or unspecified source is never answered");
+		return true;
+	}
+	if (!acl_permits(&sh->listener->conf->acl, peer)) {
+		listener_refused(sh, peer, REFUSED_ACL, "not allowed by "
+		    "allow/deny");
+		return true;
+	}
+	if (srv->udp_rate != NULL &&
+	    !rate_table_take(srv->udp_rate, key, now_ms)) {
+		listener_refused(sh, peer, REFUSED_RATE, "over udp_rate");
+		return true;
+	}
+	return false;
+}
+
 static void
 udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -163,6 +218,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	const struct listener *l = sh->listener;
 	struct udp_batch *b = sh->worker->udp;
 	struct msghdr *h;
+	uint64_t now_ms;
 	size_t len;
 	int i, n, r;
 
@@ -174,6 +230,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			log_debug("%s: recvmmsg: %s", l->name, strerror(errno));
 		return;
 	}
+	now_ms = udp_now_ms();
 	for (i = 0, r = 0; i < n; i++) {
 		h = &b->msgs[i].msg_hdr;
 		len = b->msgs[i].msg_len;
@@ -183,6 +240,8 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			sh->dropped++;
 			continue;
 		}
+		if (udp_refuse(sh, h->msg_name, now_ms))
+			continue;
 		if (l->conf->log_messages)
 			listener_log_message(l, h->msg_name, b->data[i], len);
 		transform_chain_apply(l->conf->transform, b->data[i], len);

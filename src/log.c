@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -75,6 +76,22 @@ int
 log_get_level(void)
 {
 	return log_level;
+}
+
+bool
+log_limit_pass(struct log_limit *ll, uint64_t *held)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	if (ts.tv_sec < ll->next) {
+		ll->held++;
+		return false;
+	}
+	ll->next = ts.tv_sec + LOG_LIMIT_SECONDS;
+	*held = ll->held;
+	ll->held = 0;
+	return true;
 }
 
 #define LOG_FORWARD(level, errnum)                                     \

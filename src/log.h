@@ -6,6 +6,9 @@
 #ifndef ECHOD_LOG_H
 #define ECHOD_LOG_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 enum echod_log_level {
 	ECHOD_LOG_ERROR,
 	ECHOD_LOG_WARNING,
@@ -17,6 +20,20 @@ enum echod_log_level {
 void log_init(const char *progname, int level);
 /* The current level; messages above it are dropped. */
 int log_get_level(void);
+
+/*
+ * One kind of event that a client can repeat at will (a refusal, a
+ * dropped datagram): at most one line per LOG_LIMIT_SECONDS, which says
+ * how many were left out since the line before.  Each thread keeps its
+ * own, so no lock is taken.
+ */
+#define LOG_LIMIT_SECONDS 10
+struct log_limit {
+	int64_t next; /* monotonic seconds: when a line may be logged again */
+	uint64_t held; /* events left out since the last line */
+};
+/* Log this event?  If so, *held is how many were left out before it. */
+bool log_limit_pass(struct log_limit *, uint64_t *held);
 
 void log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -9,12 +9,15 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "admit.h"
 #include "listener.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "transform.h"
 #include "worker.h"
@@ -29,15 +32,36 @@ server_stop_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(srv->base);
 }
 
+/*
+ * Applying a new configuration is not built yet; what SIGHUP does so far
+ * is read and check the file again (modules included), as whoever echod
+ * now runs as, so that an admin learns now, not at the next restart,
+ * that it is broken or no longer readable.
+ */
 static void
 server_hup_cb(evutil_socket_t sig, short what, void *arg)
 {
+	struct echod_server *srv = arg;
+	struct echod_config *conf;
+	char *errors, *line, *next;
+
 	(void)sig;
 	(void)what;
-	(void)arg;
-	/* Not killed by it, so that a reflexive reload does no harm. */
-	log_warnx("SIGHUP: reloading is not implemented yet; restart echod "
-	    "to apply a new configuration");
+	if ((conf = config_load(srv->config->path, &errors)) == NULL) {
+		for (line = errors; line != NULL && *line != '\0'; line = next) {
+			if ((next = strchr(line, '\n')) != NULL)
+				*next++ = '\0';
+			log_warnx("SIGHUP: %s", line);
+		}
+		free(errors);
+		log_warnx("SIGHUP: %s has errors; echod runs on as it was",
+		    srv->config->path);
+		return;
+	}
+	config_free(conf);
+	log_warnx("SIGHUP: %s is valid, but applying it without a restart is "
+	    "not implemented yet; restart echod to apply it",
+	    srv->config->path);
 }
 
 /*
@@ -98,6 +122,12 @@ server_new(const struct echod_config *conf)
 		if (worker_init(&srv->workers[i], srv, i) == -1)
 			goto fail;
 	srv->base = srv->workers[0].base;
+	if (admit_init(srv) == -1)
+		goto fail;
+	if (conf->udp_rate > 0 &&
+	    (srv->udp_rate = rate_table_new(conf->udp_rate, conf->udp_burst)) ==
+	    NULL)
+		goto fail;
 	srv->sigint = evsignal_new(srv->base, SIGINT, server_stop_cb, srv);
 	srv->sigterm = evsignal_new(srv->base, SIGTERM, server_stop_cb, srv);
 	srv->sighup = evsignal_new(srv->base, SIGHUP, server_hup_cb, srv);
@@ -202,6 +232,8 @@ server_open(struct echod_server *srv)
 				rc = server_open_range(srv, i, opened);
 	free(opened);
 	if (rc == 0)
+		rc = admit_size(srv);
+	if (rc == 0)
 		server_announce(srv);
 	return rc;
 }
@@ -225,6 +257,8 @@ server_run(struct echod_server *srv)
 		rc = -1;
 	for (i = 1; i < srv->nworkers; i++)
 		worker_stop(&srv->workers[i]);
+	/* Last: connections the others closed on their way out. */
+	worker_stop(&srv->workers[0]);
 	return rc;
 }
 
@@ -237,6 +271,12 @@ server_free(struct echod_server *srv)
 		return;
 	while (!TAILQ_EMPTY(&srv->listeners))
 		listener_free(TAILQ_FIRST(&srv->listeners));
+	if (srv->adm.pauses > 0)
+		log_info("accepting paused %llu times, %llu ms in all",
+		    (unsigned long long)srv->adm.pauses,
+		    (unsigned long long)srv->adm.paused_ms);
+	admit_fini(srv);
+	rate_table_free(srv->udp_rate);
 	if (srv->sighup != NULL)
 		event_free(srv->sighup);
 	if (srv->sigterm != NULL)

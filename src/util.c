@@ -56,6 +56,48 @@ addr_is_wildcard(const struct sockaddr *sa)
 	return false;
 }
 
+void
+addr_key(const struct sockaddr *sa, unsigned char key[16])
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+	memset(key, 0, 16);
+	if (sa->sa_family == AF_INET6) {
+		memcpy(key, &sin6->sin6_addr, 16);
+		return;
+	}
+	key[10] = key[11] = 0xff;
+	if (sa->sa_family == AF_INET)
+		memcpy(key + 12, &sin->sin_addr, 4);
+}
+
+uint64_t
+addr_key_hash(const unsigned char key[16], uint64_t seed)
+{
+	uint64_t h = seed, w;
+	int i;
+
+	for (i = 0; i < 16; i += 8) {
+		memcpy(&w, key + i, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+bool
+addr_key_is_bogus_source(const unsigned char key[16])
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0xff, 0xff };
+	static const unsigned char zero[16];
+
+	if (memcmp(key, mapped, 12) == 0)
+		return key[12] == 0 || key[12] >= 224;
+	return memcmp(key, zero, 16) == 0 || key[0] == 0xff;
+}
+
 bool
 addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 {

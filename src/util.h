@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Room for "[ffff:...:ffff%ifname]:65535". */
 #define ECHOD_ADDRSTRLEN 80
@@ -31,6 +32,16 @@ char *addr_format_peer(const struct sockaddr *sa, char *buf, size_t len);
 bool addr_is_wildcard(const struct sockaddr *sa);
 /* True when two socket addresses are the same family, address and port. */
 bool addr_equal(const struct sockaddr *a, const struct sockaddr *b);
+
+/* sa's address as 16 bytes, IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d),
+ * so that a client is one key whichever socket it reached. */
+void addr_key(const struct sockaddr *sa, unsigned char key[16]);
+/* A hash of key under a secret seed, so that clients cannot choose
+ * addresses that collide. */
+uint64_t addr_key_hash(const unsigned char key[16], uint64_t seed);
+/* True for a source no single host sends from: unspecified (0.0.0.0/8,
+ * ::), multicast, or IPv4's class E and broadcast (240.0.0.0/4). */
+bool addr_key_is_bogus_source(const unsigned char key[16]);
 
 /*
  * Write in[0..len-1] into out for a log line: printable ASCII and valid

@@ -79,8 +79,7 @@ worker_init(struct worker *w, struct echod_server *srv, unsigned int id)
 	event_config_free(cfg);
 	if (w->base == NULL)
 		return -1;
-	if (id == 0)
-		return 0; /* nothing is posted to the main thread */
+	/* Worker 0's inbox takes connections that workers have closed. */
 	if ((w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 		return -1;
 	w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST,
@@ -142,8 +141,10 @@ worker_post(struct worker *w, struct worker *self, struct worker_task *t)
 void
 worker_stop(struct worker *w)
 {
-	if (!w->started)
+	if (!w->started) {
+		worker_drain(w); /* worker 0: on its own thread, at rest */
 		return;
+	}
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
 	pthread_mutex_unlock(&w->lock);

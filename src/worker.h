@@ -53,7 +53,8 @@ int worker_start(struct worker *w);
 void worker_post(struct worker *w, struct worker *self,
     struct worker_task *t);
 /* Ask w's loop to return and wait for its thread, then run what is
- * left in its inbox, so that what the tasks carry is not lost. */
+ * left in its inbox, so that what the tasks carry is not lost.  For
+ * worker 0, whose loop has returned, only the last part. */
 void worker_stop(struct worker *w);
 /* Release what worker_init took; w's loop must not be running. */
 void worker_fini(struct worker *w);

@@ -8,14 +8,18 @@
 
 p=$(free_port)
 q=$(free_port)
-write_conf "$tmp/echod.conf" "workers = 3;" <<CONF
+write_conf "$tmp/echod.conf" "workers = 3; udp_rate = 0;" <<CONF
 { protocol = "tcp"; address = "127.0.0.1"; port = $p; transform = "upper"; }
 { protocol = "udp"; address = "127.0.0.1"; port = $p; transform = "upper"; }
 { protocol = "tcp"; address = "127.0.0.1"; port = $q; framing = "line"; transform = "rot13"; }
 CONF
-# valgrind cannot run a sanitizer build; ./dev sanitize says so.
+# valgrind cannot run a sanitizer build; ./dev sanitize says so.  Memory
+# still reachable at exit is not counted: after echod drops root (the
+# tests run as root), glibc can no longer free what its user lookups
+# loaded, and valgrind reports that as reachable.  A leak is still an
+# error.  No vgdb: its pipes in /tmp cannot be removed after the drop.
 if [ -z "${ECHOD_SANITIZED:-}" ] && command -v valgrind > /dev/null; then
-	echod_wrap="valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=99"
+	echod_wrap="valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99"
 	ok "running echod under valgrind"
 fi
 start_echod "$tmp/echod.conf"

@@ -6,7 +6,7 @@
 . "$TESTLIB"
 
 p=$(free_port)
-write_conf "$tmp/echod.conf" "workers = 2;" <<CONF
+write_conf "$tmp/echod.conf" "workers = 2; udp_rate = 0;" <<CONF
 { protocol = "tcp"; address = "127.0.0.1"; port = $p; transform = "upper"; }
 { protocol = "udp"; address = "127.0.0.1"; port = $p; transform = "upper"; }
 CONF

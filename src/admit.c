@@ -1,0 +1,295 @@
+/*
+ * admit.c: the main thread's books on TCP connections (see admit.h), and
+ * pausing accept(2) when descriptors run short.  Out of descriptors, a
+ * pending connection keeps the listening socket readable, and libevent's
+ * evconnlistener would call accept() again at once, for ever: every tcp
+ * listener is disabled instead, until a connection closes or, after
+ * EMFILE, a timer says to try again.
+ */
+#include <sys/resource.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "admit.h"
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+/* Open connections from one address. */
+struct peer {
+	struct peer *next;
+	unsigned char addr[16]; /* IPv4 as ::ffff:a.b.c.d */
+	uint64_t count;
+};
+
+/* Buckets of the address table: a class, or a scan, fits in a few per
+ * bucket; entries exist only while connections do. */
+#define PEER_BUCKETS 4096
+
+static void
+admit_retry_cb(evutil_socket_t fd, short what, void *arg);
+
+int
+admit_init(struct echod_server *srv)
+{
+	struct admission *adm = &srv->adm;
+
+	adm->peers = calloc(PEER_BUCKETS, sizeof(*adm->peers));
+	adm->lc_open = calloc(srv->config->nlisteners + 1,
+	    sizeof(*adm->lc_open));
+	adm->retry = evtimer_new(srv->base, admit_retry_cb, srv);
+	if (getrandom(&adm->seed, sizeof(adm->seed), 0) != sizeof(adm->seed))
+		adm->seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15;
+	adm->fd_cap = UINT64_MAX;
+	return adm->peers == NULL || adm->lc_open == NULL ||
+	    adm->retry == NULL ? -1 : 0;
+}
+
+/* Descriptors open now, counted in /proc; 64 where there is none. */
+static uint64_t
+fds_in_use(void)
+{
+	DIR *d;
+	uint64_t n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return 64;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n - 3; /* ".", ".." and d's own */
+}
+
+int
+admit_size(struct echod_server *srv)
+{
+	struct admission *adm = &srv->adm;
+	const struct listener *l;
+	uint64_t in_use = fds_in_use(), max;
+	struct rlimit rl;
+	bool tcp = false;
+
+	TAILQ_FOREACH(l, &srv->listeners, entry)
+		tcp = tcp || l->conf->protocol == ECHOD_PROTO_TCP;
+	if (!tcp || getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	if (rl.rlim_cur <= in_use + ADMIT_FD_RESERVE) {
+		log_errorx("descriptor limit %llu leaves no room for "
+		    "connections: %llu in use, %d kept in reserve",
+		    (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)in_use, ADMIT_FD_RESERVE);
+		return -1;
+	}
+	adm->fd_cap = rl.rlim_cur - in_use - ADMIT_FD_RESERVE;
+	max = (uint64_t)srv->config->limits.max_connections;
+	if (max == 0 || max > adm->fd_cap)
+		log_warnx("descriptors allow %llu connections, fewer than "
+		    "max_connections (%s): accepting will pause there",
+		    (unsigned long long)adm->fd_cap,
+		    max == 0 ? "no limit" : "more");
+	else
+		log_debug("descriptors allow %llu connections",
+		    (unsigned long long)adm->fd_cap);
+	return 0;
+}
+
+void
+admit_fini(struct echod_server *srv)
+{
+	struct admission *adm = &srv->adm;
+	struct peer *p, *next;
+	size_t i;
+
+	for (i = 0; adm->peers != NULL && i < PEER_BUCKETS; i++)
+		for (p = adm->peers[i]; p != NULL; p = next) {
+			next = p->next;
+			free(p);
+		}
+	free(adm->peers);
+	free(adm->lc_open);
+	if (adm->retry != NULL)
+		event_free(adm->retry);
+}
+
+/* The bucket of key. */
+static struct peer **
+peer_bucket(struct admission *adm, const unsigned char key[16])
+{
+	return &adm->peers[addr_key_hash(key, adm->seed) % PEER_BUCKETS];
+}
+
+/* The entry for sa; with create, made if missing (NULL if no memory). */
+static struct peer *
+peer_find(struct admission *adm, const struct sockaddr *sa, bool create)
+{
+	unsigned char key[16];
+	struct peer **b, *p;
+
+	addr_key(sa, key);
+	b = peer_bucket(adm, key);
+	for (p = *b; p != NULL; p = p->next)
+		if (memcmp(p->addr, key, 16) == 0)
+			return p;
+	if (!create || (p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	memcpy(p->addr, key, 16);
+	p->next = *b;
+	*b = p;
+	return p;
+}
+
+static void
+peer_forget(struct admission *adm, struct peer *gone)
+{
+	struct peer **pp;
+
+	for (pp = peer_bucket(adm, gone->addr); *pp != gone; pp = &(*pp)->next)
+		;
+	*pp = gone->next;
+	free(gone);
+}
+
+/* Enable or disable every tcp listener's accepting. */
+static void
+admit_listen(struct echod_server *srv, bool on)
+{
+	struct listener *l;
+
+	srv->adm.paused = !on;
+	TAILQ_FOREACH(l, &srv->listeners, entry)
+		if (l->evl != NULL) {
+			if (on)
+				evconnlistener_enable(l->evl);
+			else
+				evconnlistener_disable(l->evl);
+		}
+}
+
+static void
+admit_resume(struct echod_server *srv)
+{
+	if (!srv->adm.paused)
+		return;
+	evtimer_del(srv->adm.retry);
+	admit_listen(srv, true);
+}
+
+static void
+admit_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	admit_resume(arg);
+}
+
+void
+admit_pause(struct echod_server *srv, int why)
+{
+	struct admission *adm = &srv->adm;
+	struct timeval tv = { 0, ADMIT_RETRY_MS * 1000 };
+	uint64_t held;
+
+	if (!adm->pausing) {
+		adm->pausing = true;
+		adm->pauses++;
+		clock_gettime(CLOCK_MONOTONIC, &adm->pause_began);
+		if (log_limit_pass(&adm->pause_log, &held))
+			log_warnx("accept: %s; pausing new connections (%llu "
+			    "pauses so far)", why != 0 ? strerror(why) :
+			    "descriptors for connections all in use",
+			    (unsigned long long)adm->pauses);
+	}
+	if (!adm->paused)
+		admit_listen(srv, false);
+	if (why != 0)
+		evtimer_add(adm->retry, &tv);
+}
+
+/* A connection was accepted: any pause is over. */
+static void
+admit_accepted(struct admission *adm)
+{
+	struct timespec now;
+
+	if (!adm->pausing)
+		return;
+	adm->pausing = false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	adm->paused_ms += (uint64_t)(now.tv_sec - adm->pause_began.tv_sec) *
+	    1000 + (now.tv_nsec - adm->pause_began.tv_nsec) / 1000000;
+}
+
+bool
+admit_client(struct listener *l, const struct sockaddr *sa, enum refusal *why,
+    char *what, size_t whatlen)
+{
+	struct echod_server *srv = l->server;
+	struct admission *adm = &srv->adm;
+	const struct echod_limits *lim = &l->conf->limits;
+	uint64_t *lc_open = &adm->lc_open[l->conf - srv->config->listeners];
+	uint64_t total = (uint64_t)srv->config->limits.max_connections;
+	struct peer *p;
+
+	admit_accepted(adm);
+	*why = REFUSED_LIMIT;
+	if (!acl_permits(&l->conf->acl, sa)) {
+		*why = REFUSED_ACL;
+		snprintf(what, whatlen, "not allowed by allow/deny");
+		return false;
+	}
+	if (total > 0 && adm->open >= total) {
+		snprintf(what, whatlen, "max_connections (%llu) reached",
+		    (unsigned long long)total);
+		return false;
+	}
+	if (lim->max_connections > 0 &&
+	    *lc_open >= (uint64_t)lim->max_connections) {
+		snprintf(what, whatlen, "this listener's max_connections (%d) "
+		    "reached", lim->max_connections);
+		return false;
+	}
+	if ((p = peer_find(adm, sa, true)) == NULL) {
+		snprintf(what, whatlen, "out of memory");
+		return false;
+	}
+	if (lim->max_connections_per_ip > 0 &&
+	    p->count >= (uint64_t)lim->max_connections_per_ip) {
+		snprintf(what, whatlen, "max_connections_per_ip (%d) reached",
+		    lim->max_connections_per_ip);
+		return false;
+	}
+	p->count++;
+	(*lc_open)++;
+	if (++adm->open >= adm->fd_cap)
+		admit_pause(srv, 0);
+	return true;
+}
+
+void
+admit_release(struct listener *l, const struct sockaddr *sa)
+{
+	struct echod_server *srv = l->server;
+	struct admission *adm = &srv->adm;
+	struct peer *p;
+
+	adm->open--;
+	adm->lc_open[l->conf - srv->config->listeners]--;
+	if ((p = peer_find(adm, sa, false)) != NULL && --p->count == 0)
+		peer_forget(adm, p);
+	/* A descriptor is free again. */
+	if (adm->open < adm->fd_cap)
+		admit_resume(srv);
+}

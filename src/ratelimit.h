@@ -1,0 +1,26 @@
+/*
+ * ratelimit.h: a token bucket per source address, for UDP: udp_rate
+ * datagrams a second, udp_burst at once.  The table has a fixed size;
+ * when it is full, the address seen least recently in a slot's set gives
+ * way, so memory stays bounded however many addresses (spoofed ones
+ * included) send.  Shared by the workers under one lock.
+ */
+#ifndef ECHOD_RATELIMIT_H
+#define ECHOD_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sockaddr;
+struct rate_table;
+
+/* A table for rate datagrams/s per address, burst at most; NULL if out
+ * of memory. */
+struct rate_table *rate_table_new(int rate, int burst);
+void rate_table_free(struct rate_table *);
+/* May one more datagram from key (see addr_key) pass at now_ms, a
+ * monotonic clock in milliseconds?  Safe from any thread. */
+bool rate_table_take(struct rate_table *, const unsigned char key[16],
+    uint64_t now_ms);
+
+#endif
