@@ -206,7 +206,7 @@ admit_pause(struct echod_server *srv, int why)
 		adm->pausing = true;
 		adm->pauses++;
 		clock_gettime(CLOCK_MONOTONIC, &adm->pause_began);
-		if (log_limit_pass(&adm->pause_log, &held))
+		if (log_limit_pass(&adm->pause_log[why != 0], &held))
 			log_warnx("accept: %s; pausing new connections (%llu "
 			    "pauses so far)", why != 0 ? strerror(why) :
 			    "descriptors for connections all in use",

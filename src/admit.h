@@ -38,7 +38,7 @@ struct admission {
 	struct timespec pause_began;
 	uint64_t pauses;  /* how often accepting paused */
 	uint64_t paused_ms; /* and for how long in all */
-	struct log_limit pause_log;
+	struct log_limit pause_log[2]; /* at the cap; on accept errors */
 };
 
 /* Why a client was turned away; the counters are per listener. */

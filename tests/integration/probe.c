@@ -12,9 +12,9 @@
  *   probe reset HOST PORT       send standard input, then reset (RST)
  *   probe udp [-w S] HOST PORT  standard input as one datagram; print
  *                               the reply
- *   probe flood HOST PORT BYTES send without reading until BYTES are sent
- *       or nothing moves for a second; print the count, then hold the
- *       connection until killed.
+ *   probe flood HOST PORT BYTES send without reading until BYTES are sent,
+ *       nothing moves for a second, or the server closes; print the
+ *       count, then hold the connection until killed.
  *   probe sink PORT             a server on 127.0.0.1 that never answers:
  *       binds TCP (listening) and UDP, prints "ready", sleeps until killed.
  *   probe free-range N          the first port of N consecutive ones, below
@@ -22,6 +22,16 @@
  *       127.0.0.1; random, so that tests running at once pick apart.
  *   probe scan HOST LOW HIGH    a plain connect() to each port; print
  *       those that accept, one a line (what nmap -sT does).
+ *   probe hold HOST PORT N      open N connections, send a byte on each,
+ *       and print "answered A refused R waiting W" once each is answered
+ *       or closed, or after -w seconds; then hold them until killed.
+ *   probe udpburst HOST PORT N  N datagrams from one socket; print how
+ *       many replies came before a second of silence.
+ *   probe free-low-port         a port below 1024 that TCP and UDP find
+ *       free on 127.0.0.1 (binding it needs root).
+ *
+ * -b ADDR sends from that local address, -p PORT from that local port
+ * (tcp, udp, hold, udpburst).
  *
  * Every wait is bounded by -w seconds (default 30).  Exit 0 on success,
  * 1 on failure (with a message), 2 on usage.
@@ -45,6 +55,7 @@ struct buf {
 };
 
 static double timeout = 30;
+static const char *source_addr, *source_port; /* -b, -p */
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 die(const char *fmt, ...)
@@ -94,6 +105,27 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Bind fd to -b and -p's address and port. */
+static void
+bind_source(int fd, int family, int socktype)
+{
+	struct addrinfo hints = { .ai_family = family, .ai_socktype = socktype,
+		.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *res;
+	int rc, on = 1;
+
+	rc = getaddrinfo(source_addr, source_port != NULL ? source_port : "0",
+	    &hints, &res);
+	if (rc != 0)
+		die("-b %s -p %s: %s", source_addr ? source_addr : "any",
+		    source_port ? source_port : "any", gai_strerror(rc));
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1)
+		die("bind -b %s -p %s: %s", source_addr ? source_addr : "any",
+		    source_port ? source_port : "any", strerror(errno));
+	freeaddrinfo(res);
+}
+
 /* A connected (TCP) or connected datagram socket to host:port. */
 static int
 dial(const char *host, const char *port, int socktype)
@@ -105,6 +137,8 @@ dial(const char *host, const char *port, int socktype)
 		die("%s: %s", host, gai_strerror(rc));
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+		if (fd != -1 && (source_addr != NULL || source_port != NULL))
+			bind_source(fd, ai->ai_family, socktype);
 		if (fd != -1 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
 		if (fd != -1)
@@ -355,6 +389,8 @@ cmd_flood(const char *host, const char *port, const char *bytes)
 			break; /* nothing moved for a second: stalled */
 		n = send(pfd.fd, chunk, total - sent < sizeof(chunk) ?
 		    total - sent : sizeof(chunk), MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && (errno == EPIPE || errno == ECONNRESET))
+			break; /* the server closed it */
 		if (n == -1 && errno != EAGAIN)
 			die("send: %s", strerror(errno));
 		if (n > 0)
@@ -364,6 +400,86 @@ cmd_flood(const char *host, const char *port, const char *bytes)
 	fflush(stdout);
 	for (;;)
 		pause();
+}
+
+static int
+cmd_hold(const char *host, const char *port, const char *count)
+{
+	int i, n = atoi(count), answered = 0, refused = 0, left;
+	struct pollfd *pfd;
+	double deadline;
+	char byte;
+	ssize_t r;
+
+	if (n < 1 || (pfd = calloc(n, sizeof(*pfd))) == NULL)
+		die("hold: N must be 1 or more");
+	for (i = 0; i < n; i++) {
+		pfd[i].fd = dial(host, port, SOCK_STREAM);
+		pfd[i].events = POLLIN;
+		if (send(pfd[i].fd, "h", 1, MSG_NOSIGNAL) == -1) {
+			refused++; /* reset already */
+			pfd[i].fd = -pfd[i].fd - 1;
+		}
+	}
+	deadline = now() + timeout;
+	for (left = n - refused; left > 0 && now() < deadline;) {
+		if (poll(pfd, n, 200) == -1 && errno != EINTR)
+			die("poll: %s", strerror(errno));
+		for (i = 0; i < n; i++) {
+			if (pfd[i].fd < 0 || pfd[i].revents == 0)
+				continue;
+			r = recv(pfd[i].fd, &byte, 1, 0);
+			if (r == 1)
+				answered++;
+			else
+				refused++;
+			/* Settled: kept open, no longer watched. */
+			pfd[i].fd = -pfd[i].fd - 1;
+			left--;
+		}
+	}
+	printf("answered %d refused %d waiting %d\n", answered, refused,
+	    n - answered - refused);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static int
+cmd_udpburst(const char *host, const char *port, const char *count)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	int i, n = atoi(count), replies = 0;
+	double deadline = now() + timeout;
+	char reply[64];
+
+	pfd.fd = dial(host, port, SOCK_DGRAM);
+	for (i = 0; i < n; i++)
+		if (send(pfd.fd, "burst", 5, 0) == -1)
+			die("send: %s", strerror(errno));
+	while (now() < deadline && poll(&pfd, 1, 1000) == 1)
+		if (recv(pfd.fd, reply, sizeof(reply), 0) > 0)
+			replies++;
+	printf("%d\n", replies);
+	close(pfd.fd);
+	return 0;
+}
+
+static int
+cmd_free_low_port(void)
+{
+	int tries, p;
+
+	srand((unsigned)getpid() ^ (unsigned)time(NULL));
+	for (tries = 0; tries < 200; tries++) {
+		p = 600 + rand() % (1024 - 600);
+		if (bindable(AF_INET, SOCK_STREAM, p) &&
+		    bindable(AF_INET, SOCK_DGRAM, p)) {
+			printf("%d\n", p);
+			return 0;
+		}
+	}
+	die("free-low-port: none found (binding below 1024 needs root)");
 }
 
 static int
@@ -392,7 +508,9 @@ usage(void)
 {
 	fputs("usage: probe free-port | ipv6 | tcp [-c N] [-n] [-w S] HOST "
 	      "PORT | reset HOST PORT | udp [-w S] HOST PORT | flood HOST "
-	      "PORT BYTES | sink PORT | free-range N | scan HOST LOW HIGH\n",
+	      "PORT BYTES | sink PORT | free-range N | scan HOST LOW HIGH | "
+	      "hold HOST PORT N | udpburst HOST PORT N | free-low-port\n"
+	      "  -b ADDR, -p PORT: the local address and port to send from\n",
 	    stderr);
 	exit(2);
 }
@@ -408,8 +526,14 @@ main(int argc, char *argv[])
 	cmd = argv[1];
 	argc--;
 	argv++;
-	while ((ch = getopt(argc, argv, "c:nw:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:np:w:")) != -1) {
 		switch (ch) {
+		case 'b':
+			source_addr = optarg;
+			break;
+		case 'p':
+			source_port = optarg;
+			break;
 		case 'c':
 			nconns = atoi(optarg);
 			break;
@@ -443,5 +567,11 @@ main(int argc, char *argv[])
 		return cmd_scan(argv[0], argv[1], argv[2]);
 	if (strcmp(cmd, "flood") == 0 && argc == 3)
 		return cmd_flood(argv[0], argv[1], argv[2]);
+	if (strcmp(cmd, "hold") == 0 && argc == 3)
+		return cmd_hold(argv[0], argv[1], argv[2]);
+	if (strcmp(cmd, "udpburst") == 0 && argc == 3)
+		return cmd_udpburst(argv[0], argv[1], argv[2]);
+	if (strcmp(cmd, "free-low-port") == 0 && argc == 0)
+		return cmd_free_low_port();
 	usage();
 }

@@ -131,7 +131,100 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(conf->module_dir, ECHOD_MODULE_DIR);
 	ck_assert_uint_eq(conf->transforms->nmodules, 0);
 	ck_assert_int_eq(conf->workers, 0); /* one per CPU */
+	ck_assert_int_eq(conf->limits.max_connections, 4096);
+	ck_assert_int_eq(conf->limits.max_connections_per_ip, 256);
+	ck_assert_int_eq(conf->limits.idle_timeout, 300);
+	ck_assert_int_eq(conf->limits.max_pending, 256 * 1024);
+	ck_assert_mem_eq(&lc->limits, &conf->limits, sizeof(lc->limits));
+	ck_assert_uint_eq(lc->acl.allow.n + lc->acl.deny.n, 0);
+	ck_assert_int_eq(conf->udp_rate, 100);
+	ck_assert_int_eq(conf->udp_burst, 200);
+	ck_assert_str_eq(conf->user, "nobody");
+	ck_assert_str_eq(conf->group, "nogroup");
 	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_guard_settings)
+{
+	struct echod_config *conf = expect_ok(
+	    "max_connections = 100; max_connections_per_ip = 4;\n"
+	    "idle_timeout = 0; max_pending = 4096;\n"
+	    "udp_rate = 0; udp_burst = 1; udp_ignore_ports = ( 2049, 11211 );\n"
+	    "user = \"root\"; group = \"root\";\n"
+	    "listeners = (\n"
+	    "  { protocol = \"tcp\"; port = 7; max_connections = 10;\n"
+	    "    idle_timeout = 60; allow = ( \"10.0.0.0/8\" );\n"
+	    "    deny = ( \"10.0.5.0/24\", \"::1\" ); },\n"
+	    "  { protocol = \"udp\"; port = \"30000-30002\"; }\n"
+	    ");\n");
+	const struct echod_listener_config *tcp = &conf->listeners[0];
+	const struct echod_listener_config *udp = &conf->listeners[1];
+
+	/* A listener's own value, else the top level's. */
+	ck_assert_int_eq(tcp->limits.max_connections, 10);
+	ck_assert_int_eq(tcp->limits.idle_timeout, 60);
+	ck_assert_int_eq(tcp->limits.max_connections_per_ip, 4);
+	ck_assert_int_eq(tcp->limits.max_pending, 4096);
+	ck_assert_int_eq(udp->limits.idle_timeout, 0);
+	ck_assert_uint_eq(tcp->acl.allow.n, 1);
+	ck_assert_uint_eq(tcp->acl.deny.n, 2);
+	ck_assert_int_eq(conf->udp_rate, 0);
+	ck_assert_int_eq((int)conf->uid, 0);
+	ck_assert_int_eq((int)conf->gid, 0);
+	/* Ports never answered: below 1024, the list, echod's own udp. */
+	ck_assert(config_udp_port_ignored(conf, 0));
+	ck_assert(config_udp_port_ignored(conf, 7));
+	ck_assert(config_udp_port_ignored(conf, 1023));
+	ck_assert(!config_udp_port_ignored(conf, 1024));
+	ck_assert(config_udp_port_ignored(conf, 2049));
+	ck_assert(config_udp_port_ignored(conf, 11211));
+	ck_assert(config_udp_port_ignored(conf, 30000));
+	ck_assert(config_udp_port_ignored(conf, 30002));
+	ck_assert(!config_udp_port_ignored(conf, 30003));
+	ck_assert(!config_udp_port_ignored(conf, 54321));
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_guard_errors)
+{
+	expect_errors("max_pending = 0; udp_burst = 0;\n"
+		      "udp_ignore_ports = ( 80, 70000, \"x\" );\n"
+		      "listeners = (\n"
+		      "  { protocol = \"udp\"; port = 5; idle_timeout = 3;\n"
+		      "    max_connections = 3; },\n"
+		      "  { protocol = \"tcp\"; port = 6;\n"
+		      "    allow = ( \"10.1.0.0/8\", \"lab\", 3 ); deny = \"::1\";\n"
+		      "    idle_timeout = 86401; }\n"
+		      ");\n",
+	    "@:1: udp_burst: 0 is out of range (1-1000000)\n"
+	    "@:2: udp_ignore_ports[1]: 70000 is out of range (1-65535)\n"
+	    "@:2: udp_ignore_ports[2]: expected a port number\n"
+	    "@:1: max_pending: 0 is out of range (1-1073741824)\n"
+	    "@:8: listeners[1].idle_timeout: 86401 is out of range (0-86400)\n"
+	    "@:7: listeners[1].allow[0]: \"10.1.0.0/8\" has bits set past "
+	    "its /8 prefix\n"
+	    "@:7: listeners[1].allow[1]: \"lab\" is not an address or an "
+	    "address/bits prefix\n"
+	    "@:7: listeners[1].allow[2]: expected an address or a prefix in "
+	    "double quotes\n"
+	    "@:7: listeners[1].deny: expected a list of addresses or prefixes "
+	    "in parentheses, such as ( \"10.0.0.0/8\" )\n");
+	/* Second pass: only once the first is clean. */
+	expect_errors("listeners = (\n"
+		      "  { protocol = \"udp\"; port = 5; idle_timeout = 3;\n"
+		      "    max_connections = 3; max_pending = 9; }\n"
+		      ");\n",
+	    "@:3: listeners[0].max_connections: applies only to tcp listeners\n"
+	    "@:2: listeners[0].idle_timeout: applies only to tcp listeners\n"
+	    "@:3: listeners[0].max_pending: applies only to tcp listeners\n");
+	expect_errors("user = \"no-such-user-here\"; group = \"nogroup\";\n"
+		      "listeners = ( { protocol = \"tcp\"; port = 5; } );\n",
+	    "@:1: user: no user \"no-such-user-here\"\n");
+	expect_errors("group = \"no-such-group-here\";\n"
+		      "listeners = ( { protocol = \"tcp\"; port = 5; } );\n",
+	    "@:1: group: no group \"no-such-group-here\"\n");
 }
 END_TEST
 
@@ -566,6 +659,8 @@ config_suite(void)
 	tcase_add_test(valid, test_sample_config);
 	tcase_add_test(valid, test_defaults);
 	tcase_add_test(valid, test_every_setting);
+	tcase_add_test(valid, test_guard_settings);
+	tcase_add_test(invalid, test_guard_errors);
 	suite_add_tcase(s, valid);
 
 	tcase_add_test(invalid, test_missing_file);

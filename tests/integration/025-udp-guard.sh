@@ -1,0 +1,54 @@
+#!/bin/sh
+# UDP loop and reflection guard: no reply to a datagram from a source
+# port below 1024, from one of echod's own UDP ports, or from a port in
+# udp_ignore_ports; no more than udp_rate a second (udp_burst at once)
+# to one source address.  Each drop is counted.
+# shellcheck source=tests/integration/lib.sh
+. "$TESTLIB"
+
+p=$(free_port)
+q=$(free_port)
+write_conf "$tmp/echod.conf" "udp_ignore_ports = ( $q ); udp_rate = 1; udp_burst = 3;" <<CONF
+{ protocol = "udp"; address = "127.0.0.1"; port = $p; transform = "upper"; }
+CONF
+start_echod "$tmp/echod.conf"
+
+# unanswered WHAT PROBE-OPTIONS...: no reply within 2 s.  Not a timing
+# claim: an answered datagram comes back in microseconds, and the
+# refusal is then read from echod's own count.
+unanswered() {
+	what=$1
+	shift
+	if printf 'loop?' | "$PROBE" udp -w 2 "$@" 127.0.0.1 "$p" > "$tmp/reply" 2>/dev/null; then
+		fail "$what: answered '$(cat "$tmp/reply")'"
+	fi
+	ok "$what: no reply"
+}
+
+expect_eq "$(printf 'hello' | "$PROBE" udp -b 127.0.0.1 127.0.0.1 "$p")" "HELLO" "an ordinary client is answered"
+
+loops=0
+if [ "$(id -u)" -eq 0 ]; then
+	low=$("$PROBE" free-low-port) || fail "no free port below 1024"
+	unanswered "from port $low, below 1024" -b 127.0.0.1 -p "$low"
+	loops=$((loops + 1))
+else
+	echo "not root: cannot send from a port below 1024; that case is skipped"
+fi
+# Another address, so the port can be echod's own.
+unanswered "from echod's own port $p" -b 127.0.0.2 -p "$p"
+unanswered "from udp_ignore_ports's $q" -b 127.0.0.1 -p "$q"
+loops=$((loops + 2))
+expect_match "$tmp/echod.log" "is never answered" "a drop is logged"
+
+# 20 at once from one address: the first 3 (udp_burst) are answered, and
+# then one a second.
+n=$("$PROBE" udpburst -b 127.0.0.5 127.0.0.1 "$p" 20)
+[ "$n" -ge 3 ] && [ "$n" -lt 20 ] || fail "udp_rate: $n of 20 answered"
+ok "udp_rate: $n of 20 answered"
+expect_eq "$(printf 'other' | "$PROBE" udp -b 127.0.0.6 127.0.0.1 "$p")" "OTHER" "another address is not held back"
+
+stop_echod
+expect_match "$tmp/echod.log" "over udp_rate, $loops from a source never answered" "every drop is counted"
+over=$(sed -n 's/.*, \([0-9]*\) over udp_rate.*/\1/p' "$tmp/echod.log")
+expect_eq "$over" $((20 - n)) "every datagram over the rate is counted"
