@@ -43,6 +43,7 @@
 #include <event2/listener.h>
 
 #include "config.h"
+#include "framing.h"
 #include "listener.h"
 #include "log.h"
 #include "server.h"
@@ -332,30 +333,19 @@ tcp_conn_too_long(struct conn *c)
 	c->state = CONN_REPLIED;
 }
 
-/*
- * framing "line": answer the line p[0..n-1] in place, whose terminator
- * of term bytes follows it ("\n"; 0 for a last line at EOF).  False if
- * it is too long to answer.
- */
+/* framing "line": answer one line in place; false once no more are. */
 static bool
-tcp_conn_line(struct conn *c, unsigned char *p, size_t n, size_t term)
+tcp_conn_line(void *arg, unsigned char *p, size_t len)
 {
+	struct conn *c = arg;
 	const struct echod_listener_config *lc = c->shard->listener->conf;
-	size_t len = n;
 
-	if (term > 0 && len > 0 && p[len - 1] == '\r')
-		len--; /* "\r\n": the terminator, not the message */
-	if (len > (size_t)lc->max_line) {
-		tcp_conn_too_long(c);
-		return false;
-	}
 	c->shard->messages++;
-	c->shard->bytes += n + term;
 	conn_log(c, p, len);
 	transform_chain_apply(lc->transform, p, len);
 	if (lc->close_after_reply)
 		c->state = CONN_REPLIED;
-	return true;
+	return c->state == CONN_OPEN;
 }
 
 /*
@@ -367,49 +357,48 @@ static int
 tcp_conn_lines(struct conn *c, unsigned char *p, size_t n, bool held)
 {
 	const struct echod_listener_config *lc = c->shard->listener->conf;
-	unsigned char *nl;
-	size_t start = 0, from = c->scanned;
+	enum framing_result r;
+	size_t end;
 
-	while (c->state == CONN_OPEN &&
-	    (nl = memchr(p + from, '\n', n - from)) != NULL) {
-		if (!tcp_conn_line(c, p + start, nl - (p + start), 1))
-			break;
-		start = from = nl + 1 - p;
-	}
-	if (conn_send(c, p, start) == -1)
+	r = framing_lines(p, n, c->scanned, (size_t)lc->max_line,
+	    tcp_conn_line, c, &end);
+	c->shard->bytes += end;
+	if (conn_send(c, p, end) == -1)
 		return -1;
+	if (r == FRAMING_TOO_LONG)
+		tcp_conn_too_long(c);
 	if (c->state != CONN_OPEN) {
 		conn_buf_free(&c->in);
 		c->scanned = 0;
 		return 0;
 	}
-	/* One more byte may be the '\r' of "\r\n". */
-	if (n - start > (size_t)lc->max_line + 1) {
-		tcp_conn_too_long(c);
-		conn_buf_free(&c->in);
-		c->scanned = 0;
-		return 0;
-	}
-	c->scanned = n - start;
+	c->scanned = n - end;
 	if (held) {
-		c->in.off += start;
-		c->in.len -= start;
+		c->in.off += end;
+		c->in.len -= end;
 		if (c->in.len == 0)
 			conn_buf_free(&c->in);
 		return 0;
 	}
-	return conn_buf_add(&c->in, p + start, n - start);
+	return conn_buf_add(&c->in, p + end, n - end);
 }
 
 /* EOF from the client: answer an unterminated last line, then close. */
 static void
 tcp_conn_eof(struct conn *c)
 {
+	const struct echod_listener_config *lc = c->shard->listener->conf;
+
 	if (c->state == CONN_OPEN && c->in.len > 0) {
-		if (tcp_conn_line(c, c->in.data + c->in.off, c->in.len, 0) &&
-		    conn_send(c, c->in.data + c->in.off, c->in.len) == -1) {
-			conn_free(c);
-			return;
+		if (c->in.len > (size_t)lc->max_line)
+			tcp_conn_too_long(c);
+		else {
+			c->shard->bytes += c->in.len;
+			tcp_conn_line(c, c->in.data + c->in.off, c->in.len);
+			if (conn_send(c, c->in.data + c->in.off, c->in.len) == -1) {
+				conn_free(c);
+				return;
+			}
 		}
 		conn_buf_free(&c->in);
 	}
