@@ -106,12 +106,32 @@ admit_size(struct echod_server *srv)
 	return 0;
 }
 
+/* A pause is over (a connection was accepted, or echod stops). */
+static void
+admit_pause_over(struct admission *adm)
+{
+	struct timespec now;
+
+	if (!adm->pausing)
+		return;
+	adm->pausing = false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	adm->paused_ms += (uint64_t)(now.tv_sec - adm->pause_began.tv_sec) *
+	    1000 + (now.tv_nsec - adm->pause_began.tv_nsec) / 1000000;
+}
+
 void
 admit_fini(struct echod_server *srv)
 {
 	struct admission *adm = &srv->adm;
 	struct peer *p, *next;
 	size_t i;
+
+	admit_pause_over(adm);
+	if (adm->pauses > 0)
+		log_info("accepting paused %llu times, %llu ms in all",
+		    (unsigned long long)adm->pauses,
+		    (unsigned long long)adm->paused_ms);
 
 	for (i = 0; adm->peers != NULL && i < PEER_BUCKETS; i++)
 		for (p = adm->peers[i]; p != NULL; p = next) {
@@ -218,20 +238,6 @@ admit_pause(struct echod_server *srv, int why)
 		evtimer_add(adm->retry, &tv);
 }
 
-/* A connection was accepted: any pause is over. */
-static void
-admit_accepted(struct admission *adm)
-{
-	struct timespec now;
-
-	if (!adm->pausing)
-		return;
-	adm->pausing = false;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	adm->paused_ms += (uint64_t)(now.tv_sec - adm->pause_began.tv_sec) *
-	    1000 + (now.tv_nsec - adm->pause_began.tv_nsec) / 1000000;
-}
-
 bool
 admit_client(struct listener *l, const struct sockaddr *sa, enum refusal *why,
     char *what, size_t whatlen)
@@ -243,7 +249,7 @@ admit_client(struct listener *l, const struct sockaddr *sa, enum refusal *why,
 	uint64_t total = (uint64_t)srv->config->limits.max_connections;
 	struct peer *p;
 
-	admit_accepted(adm);
+	admit_pause_over(adm);
 	*why = REFUSED_LIMIT;
 	if (!acl_permits(&l->conf->acl, sa)) {
 		*why = REFUSED_ACL;

@@ -55,6 +55,7 @@ int admit_init(struct echod_server *srv);
 /* Work out how many connections the descriptors allow, once the
  * listeners are open; -1 (logged) if none. */
 int admit_size(struct echod_server *srv);
+/* Log how often and how long accepting paused, if it did; free. */
 void admit_fini(struct echod_server *srv);
 /*
  * May the client at sa, just accepted on l, stay?  True if so, and it is

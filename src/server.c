@@ -271,10 +271,6 @@ server_free(struct echod_server *srv)
 		return;
 	while (!TAILQ_EMPTY(&srv->listeners))
 		listener_free(TAILQ_FIRST(&srv->listeners));
-	if (srv->adm.pauses > 0)
-		log_info("accepting paused %llu times, %llu ms in all",
-		    (unsigned long long)srv->adm.pauses,
-		    (unsigned long long)srv->adm.paused_ms);
 	admit_fini(srv);
 	rate_table_free(srv->udp_rate);
 	if (srv->sighup != NULL)

@@ -19,7 +19,7 @@ CONF
 # loaded, and valgrind reports that as reachable.  A leak is still an
 # error.  No vgdb: its pipes in /tmp cannot be removed after the drop.
 if [ -z "${ECHOD_SANITIZED:-}" ] && command -v valgrind > /dev/null; then
-	echod_wrap="valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99"
+	echod_wrap="valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1"
 	ok "running echod under valgrind"
 fi
 start_echod "$tmp/echod.conf"

@@ -49,12 +49,14 @@ served_three() {
 }
 wait_for served_three || fail "127.0.0.1 never had room for 3 again"
 ok "the address's count went back down"
-wait_for sh -c '[ "$("$ECHOD_TCP" -m "room again" 127.0.0.1 "$1" 2>/dev/null)" = "ROOM AGAIN" ]' sh "$b" ||
-    fail "never served again on the full listener"
+room_again() {
+	[ "$("$ECHOD_TCP" -m "room again" 127.0.0.1 "$b" 2>/dev/null)" = "ROOM AGAIN" ]
+}
+wait_for room_again || fail "never served again on the full listener"
 ok "room in all once others closed"
 
 stop_echod
 # 5 refused above, and any that asked again too early.
 n=$(sed -n "s/^echod: closed tcp 127.0.0.1:$a: .*refused 0 by allow\/deny, \([0-9]*\) at a limit\$/\1/p" "$tmp/echod.log")
-[ -n "$n" ] && [ "$n" -ge 5 ] || fail "listener a's refusals: '$n', expected 5 or more"
+[ "${n:-0}" -ge 5 ] || fail "listener a's refusals: '$n', expected 5 or more"
 ok "refusals are counted per listener: $n"

@@ -44,7 +44,9 @@ expect_match "$tmp/echod.log" "is never answered" "a drop is logged"
 # 20 at once from one address: the first 3 (udp_burst) are answered, and
 # then one a second.
 n=$("$PROBE" udpburst -b 127.0.0.5 127.0.0.1 "$p" 20)
-[ "$n" -ge 3 ] && [ "$n" -lt 20 ] || fail "udp_rate: $n of 20 answered"
+if [ "$n" -lt 3 ] || [ "$n" -ge 20 ]; then
+	fail "udp_rate: $n of 20 answered"
+fi
 ok "udp_rate: $n of 20 answered"
 expect_eq "$(printf 'other' | "$PROBE" udp -b 127.0.0.6 127.0.0.1 "$p")" "OTHER" "another address is not held back"
 
