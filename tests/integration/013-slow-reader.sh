@@ -22,28 +22,25 @@ before=$(rss_kib)
 # malloc's arenas on each worker.
 bound=$((before + 16384))
 
-"$PROBE" flood -w 60 127.0.0.1 "$p" 104857600 > "$tmp/flood" &
-bg_pids=$!
-wait_for grep -q . "$tmp/flood" || fail "the flood did not stall"
-sent=$(cat "$tmp/flood")
-after=$(rss_kib)
-echo "flood sent $sent bytes; echod VmRSS $before kB -> $after kB"
-[ "$sent" -lt 104857600 ] || fail "echod read all 100 MiB from a client that never reads"
-ok "the flood stalled after $sent bytes"
-[ "$after" -lt "$bound" ] || fail "echod grew by $((after - before)) kB"
-ok "echod grew by $((after - before)) kB, under 16 MiB"
-expect_eq "$("$ECHOD_TCP" -m 'not starved' 127.0.0.1 "$p")" "NOT STARVED" "others served meanwhile"
+# flood PORT BYTES WHAT: send BYTES without reading; echod must stop
+# taking them before the end, and stay under the bound.
+flood() {
+	: > "$tmp/flood"
+	"$PROBE" flood -w 60 127.0.0.1 "$1" "$2" > "$tmp/flood" &
+	bg_pids="$bg_pids $!"
+	wait_for grep -q . "$tmp/flood" || fail "$3: never stopped"
+	sent=$(cat "$tmp/flood")
+	after=$(rss_kib)
+	echo "$3: sent $sent bytes; echod VmRSS $before kB -> $after kB"
+	[ "$sent" -lt "$2" ] || fail "$3: echod took all $2 bytes"
+	ok "$3: stopped after $sent of $2 bytes"
+	[ "$after" -lt "$bound" ] || fail "$3: echod grew by $((after - before)) kB"
+	ok "$3: echod grew by $((after - before)) kB, under 16 MiB"
+}
 
-"$PROBE" flood -w 60 127.0.0.1 "$q" 67108864 > "$tmp/line" &
-bg_pids="$bg_pids $!"
-wait_for grep -q . "$tmp/line" || fail "the long line was not stopped"
-sent=$(cat "$tmp/line")
-after=$(rss_kib)
-echo "line sent $sent bytes; echod VmRSS $before kB -> $after kB"
-[ "$sent" -lt 67108864 ] || fail "echod took a 64 MiB line"
-ok "the 64 MiB line was cut off after $sent bytes"
-[ "$after" -lt "$bound" ] || fail "echod grew by $((after - before)) kB"
-ok "echod grew by $((after - before)) kB, under 16 MiB"
+flood "$p" 104857600 "100 MiB, never read"
+expect_eq "$("$ECHOD_TCP" -m 'not starved' 127.0.0.1 "$p")" "NOT STARVED" "others served meanwhile"
+flood "$q" 67108864 "a 64 MiB line"
 expect_match "$tmp/echod.log" "a line longer than max_line (65536 bytes); closing" "the line is logged"
 expect_eq "$("$ECHOD_TCP" -l -m 'short line' 127.0.0.1 "$q")" "SHORT LINE" "lines still answered"
 
