@@ -10,10 +10,7 @@
 #include <string.h>
 
 #include "acl.h"
-
-/* ::ffff:0:0/96, the IPv4-mapped addresses. */
-static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0xff, 0xff };
+#include "util.h"
 
 /* Is bit i of addr set? */
 static int
@@ -62,7 +59,7 @@ acl_prefix_parse(const char *text, struct acl_prefix *p, char *err,
 		}
 	/* ::ffff:10.0.0.0/104 is 10.0.0.0/8. */
 	if (p->family == AF_INET6 && p->bits >= 96 &&
-	    memcmp(p->addr, v4mapped, sizeof(v4mapped)) == 0) {
+	    addr_key_is_ipv4(p->addr)) {
 		memmove(p->addr, p->addr + 12, 4);
 		memset(p->addr + 4, 0, 12);
 		p->family = AF_INET;
@@ -108,28 +105,17 @@ longest_match(const struct acl_list *list, int family,
 }
 
 bool
-acl_permits(const struct acl *acl, const struct sockaddr *sa)
+acl_permits(const struct acl *acl, const unsigned char key[16])
 {
-	const struct sockaddr_in6 *sin6;
-	const unsigned char *addr;
-	int family, allow, deny;
+	const unsigned char *addr = key;
+	int family = AF_INET6, allow, deny;
 
 	if (acl->allow.n == 0 && acl->deny.n == 0)
 		return true;
-	if (sa->sa_family == AF_INET) {
+	if (addr_key_is_ipv4(key)) {
 		family = AF_INET;
-		addr = (const unsigned char *)&((const struct sockaddr_in *)
-		    (const void *)sa)->sin_addr;
-	} else if (sa->sa_family == AF_INET6) {
-		sin6 = (const struct sockaddr_in6 *)(const void *)sa;
-		family = AF_INET6;
-		addr = sin6->sin6_addr.s6_addr;
-		if (memcmp(addr, v4mapped, sizeof(v4mapped)) == 0) {
-			family = AF_INET;
-			addr += 12;
-		}
-	} else
-		return false;
+		addr = key + 12;
+	}
 	allow = longest_match(&acl->allow, family, addr);
 	deny = longest_match(&acl->deny, family, addr);
 	if (allow == -1 && deny == -1)

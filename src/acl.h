@@ -12,8 +12,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct sockaddr;
-
 /* One prefix: the first bits bits of addr (4 or 16 bytes). */
 struct acl_prefix {
 	int family; /* AF_INET or AF_INET6 */
@@ -37,8 +35,9 @@ struct acl {
  */
 int acl_prefix_parse(const char *text, struct acl_prefix *, char *err,
     size_t errlen);
-/* May a client at sa come in?  Always true for an empty acl. */
-bool acl_permits(const struct acl *, const struct sockaddr *sa);
+/* May the client at key (its address as addr_key() gives it) come in?
+ * Always true for an empty acl. */
+bool acl_permits(const struct acl *, const unsigned char key[16]);
 void acl_free(struct acl *);
 
 #endif

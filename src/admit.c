@@ -151,14 +151,12 @@ peer_bucket(struct admission *adm, const unsigned char key[16])
 	return &adm->peers[addr_key_hash(key, adm->seed) % PEER_BUCKETS];
 }
 
-/* The entry for sa; with create, made if missing (NULL if no memory). */
+/* The entry for key; with create, made if missing (NULL if no memory). */
 static struct peer *
-peer_find(struct admission *adm, const struct sockaddr *sa, bool create)
+peer_find(struct admission *adm, const unsigned char key[16], bool create)
 {
-	unsigned char key[16];
 	struct peer **b, *p;
 
-	addr_key(sa, key);
 	b = peer_bucket(adm, key);
 	for (p = *b; p != NULL; p = p->next)
 		if (memcmp(p->addr, key, 16) == 0)
@@ -247,11 +245,13 @@ admit_client(struct listener *l, const struct sockaddr *sa, enum refusal *why,
 	const struct echod_limits *lim = &l->conf->limits;
 	uint64_t *lc_open = &adm->lc_open[l->conf - srv->config->listeners];
 	uint64_t total = (uint64_t)srv->config->limits.max_connections;
+	unsigned char key[16];
 	struct peer *p;
 
 	admit_pause_over(adm);
 	*why = REFUSED_LIMIT;
-	if (!acl_permits(&l->conf->acl, sa)) {
+	addr_key(sa, key);
+	if (!acl_permits(&l->conf->acl, key)) {
 		*why = REFUSED_ACL;
 		snprintf(what, whatlen, "not allowed by allow/deny");
 		return false;
@@ -267,7 +267,7 @@ admit_client(struct listener *l, const struct sockaddr *sa, enum refusal *why,
 		    "reached", lim->max_connections);
 		return false;
 	}
-	if ((p = peer_find(adm, sa, true)) == NULL) {
+	if ((p = peer_find(adm, key, true)) == NULL) {
 		snprintf(what, whatlen, "out of memory");
 		return false;
 	}
@@ -289,11 +289,13 @@ admit_release(struct listener *l, const struct sockaddr *sa)
 {
 	struct echod_server *srv = l->server;
 	struct admission *adm = &srv->adm;
+	unsigned char key[16];
 	struct peer *p;
 
 	adm->open--;
 	adm->lc_open[l->conf - srv->config->listeners]--;
-	if ((p = peer_find(adm, sa, false)) != NULL && --p->count == 0)
+	addr_key(sa, key);
+	if ((p = peer_find(adm, key, false)) != NULL && --p->count == 0)
 		peer_forget(adm, p);
 	/* A descriptor is free again. */
 	if (adm->open < adm->fd_cap)

@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -32,20 +31,6 @@ usage(FILE *out, int status)
 	    "  -v       more verbose (twice: libevent's debug log too)\n",
 	    ECHOD_CONFIG_PATH);
 	exit(status);
-}
-
-/* Print each line of a config_load() error text, then free it. */
-static void
-report_config_errors(char *errors)
-{
-	char *line, *next;
-
-	for (line = errors; line != NULL && *line != '\0'; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		log_errorx("%s", line);
-	}
-	free(errors);
 }
 
 /*
@@ -119,7 +104,8 @@ main(int argc, char *argv[])
 		event_enable_debug_logging(EVENT_DBG_ALL);
 
 	if ((conf = config_load(path, &errors)) == NULL) {
-		report_config_errors(errors);
+		log_lines(ECHOD_LOG_ERROR, "", errors);
+		free(errors);
 		return 1;
 	}
 	if (test) {

@@ -185,17 +185,12 @@ void
 listener_refused(struct shard *sh, const struct sockaddr *peer,
     enum refusal why, const char *what)
 {
-	char from[ECHOD_ADDRSTRLEN], more[64] = "";
-	uint64_t held;
+	char from[ECHOD_ADDRSTRLEN];
 
 	sh->refused[why]++;
-	if (!log_limit_pass(&sh->refused_log[why], &held))
-		return;
-	if (held > 0)
-		snprintf(more, sizeof(more), " (and %llu more in the last %d s)",
-		    (unsigned long long)held, LOG_LIMIT_SECONDS);
-	log_info("%s: refused %s: %s%s", sh->listener->name,
-	    addr_format_peer(peer, from, sizeof(from)), what, more);
+	log_limited(&sh->refused_log[why], ECHOD_LOG_INFO, "%s: refused %s: %s",
+	    sh->listener->name, addr_format_peer(peer, from, sizeof(from)),
+	    what);
 }
 
 void

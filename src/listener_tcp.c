@@ -465,21 +465,14 @@ tcp_conn_read(struct conn *c)
 static void
 tcp_conn_idle(struct conn *c)
 {
-	char peer[ECHOD_ADDRSTRLEN], more[64] = "";
+	char peer[ECHOD_ADDRSTRLEN];
 	struct shard *sh = c->shard;
-	uint64_t held;
 
 	sh->idle_closed++;
-	if (log_limit_pass(&sh->idle_log, &held)) {
-		if (held > 0)
-			snprintf(more, sizeof(more), " (and %llu more in the "
-			    "last %d s)", (unsigned long long)held,
-			    LOG_LIMIT_SECONDS);
-		log_info("%s: %s: idle for %d s; closing%s",
-		    sh->listener->name,
-		    addr_format_peer(&c->peer.sa, peer, sizeof(peer)),
-		    sh->listener->conf->limits.idle_timeout, more);
-	}
+	log_limited(&sh->idle_log, ECHOD_LOG_INFO, "%s: %s: idle for %d s; "
+	    "closing", sh->listener->name,
+	    addr_format_peer(&c->peer.sa, peer, sizeof(peer)),
+	    sh->listener->conf->limits.idle_timeout);
 	conn_free(c);
 }
 
@@ -571,13 +564,13 @@ tcp_accept_error_cb(struct evconnlistener *evl, void *arg)
 	struct listener *l = arg;
 	static struct log_limit ll;
 	int err = EVUTIL_SOCKET_ERROR();
-	uint64_t held;
 
 	(void)evl;
 	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
 		admit_pause(l->server, err);
-	else if (log_limit_pass(&ll, &held))
-		log_warnx("%s: accept: %s", l->name, strerror(err));
+	else
+		log_limited(&ll, ECHOD_LOG_WARNING, "%s: accept: %s", l->name,
+		    strerror(err));
 }
 
 static int

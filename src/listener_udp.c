@@ -198,7 +198,7 @@ udp_refuse(struct shard *sh, const struct sockaddr *peer, uint64_t now_ms)
 		    "broadcast or unspecified source is never answered");
 		return true;
 	}
-	if (!acl_permits(&sh->listener->conf->acl, peer)) {
+	if (!acl_permits(&sh->listener->conf->acl, key)) {
 		listener_refused(sh, peer, REFUSED_ACL, "not allowed by "
 		    "allow/deny");
 		return true;
@@ -230,7 +230,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			log_debug("%s: recvmmsg: %s", l->name, strerror(errno));
 		return;
 	}
-	now_ms = udp_now_ms();
+	now_ms = l->server->udp_rate != NULL ? udp_now_ms() : 0;
 	for (i = 0, r = 0; i < n; i++) {
 		h = &b->msgs[i].msg_hdr;
 		len = b->msgs[i].msg_len;

@@ -47,6 +47,16 @@ log_vwrite(int level, int errnum, const char *fmt, va_list ap)
 	(void)!write(STDERR_FILENO, line, n);
 }
 
+static void __attribute__((format(printf, 2, 3)))
+log_write(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(level, -1, fmt, ap);
+	va_end(ap);
+}
+
 /* libevent's severities mapped onto ours. */
 static void
 log_libevent_cb(int severity, const char *msg)
@@ -92,6 +102,38 @@ log_limit_pass(struct log_limit *ll, uint64_t *held)
 	*held = ll->held;
 	ll->held = 0;
 	return true;
+}
+
+void
+log_limited(struct log_limit *ll, int level, const char *fmt, ...)
+{
+	char msg[4096], more[64] = "";
+	uint64_t held;
+	va_list ap;
+
+	if (level > log_level || !log_limit_pass(ll, &held))
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (held > 0)
+		snprintf(more, sizeof(more), " (and %llu more in the last %d s)",
+		    (unsigned long long)held, LOG_LIMIT_SECONDS);
+	log_write(level, "%s%s", msg, more);
+}
+
+void
+log_lines(int level, const char *prefix, const char *text)
+{
+	const char *next;
+
+	for (; text != NULL && *text != '\0'; text = next) {
+		if ((next = strchr(text, '\n')) == NULL)
+			next = text + strlen(text);
+		log_write(level, "%s%.*s", prefix, (int)(next - text), text);
+		if (*next == '\n')
+			next++;
+	}
 }
 
 #define LOG_FORWARD(level, errnum)                                     \

@@ -34,6 +34,12 @@ struct log_limit {
 };
 /* Log this event?  If so, *held is how many were left out before it. */
 bool log_limit_pass(struct log_limit *, uint64_t *held);
+/* Log at level through ll: the line, if it passes, ends in "(and N more
+ * in the last 10 s)" when some were left out. */
+void log_limited(struct log_limit *ll, int level, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Log each line of text (NULL: none) at level, after prefix. */
+void log_lines(int level, const char *prefix, const char *text);
 
 void log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -43,16 +42,12 @@ server_hup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct echod_server *srv = arg;
 	struct echod_config *conf;
-	char *errors, *line, *next;
+	char *errors;
 
 	(void)sig;
 	(void)what;
 	if ((conf = config_load(srv->config->path, &errors)) == NULL) {
-		for (line = errors; line != NULL && *line != '\0'; line = next) {
-			if ((next = strchr(line, '\n')) != NULL)
-				*next++ = '\0';
-			log_warnx("SIGHUP: %s", line);
-		}
+		log_lines(ECHOD_LOG_WARNING, "SIGHUP: ", errors);
 		free(errors);
 		log_warnx("SIGHUP: %s has errors; echod runs on as it was",
 		    srv->config->path);

@@ -87,13 +87,20 @@ addr_key_hash(const unsigned char key[16], uint64_t seed)
 }
 
 bool
-addr_key_is_bogus_source(const unsigned char key[16])
+addr_key_is_ipv4(const unsigned char key[16])
 {
 	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
 		0, 0xff, 0xff };
+
+	return memcmp(key, mapped, sizeof(mapped)) == 0;
+}
+
+bool
+addr_key_is_bogus_source(const unsigned char key[16])
+{
 	static const unsigned char zero[16];
 
-	if (memcmp(key, mapped, 12) == 0)
+	if (addr_key_is_ipv4(key))
 		return key[12] == 0 || key[12] >= 224;
 	return memcmp(key, zero, 16) == 0 || key[0] == 0xff;
 }

@@ -36,6 +36,8 @@ bool addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 /* sa's address as 16 bytes, IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d),
  * so that a client is one key whichever socket it reached. */
 void addr_key(const struct sockaddr *sa, unsigned char key[16]);
+/* Is key an IPv4 address, ::ffff:a.b.c.d (its last 4 bytes)? */
+bool addr_key_is_ipv4(const unsigned char key[16]);
 /* A hash of key under a secret seed, so that clients cannot choose
  * addresses that collide. */
 uint64_t addr_key_hash(const unsigned char key[16], uint64_t seed);

@@ -52,8 +52,10 @@ static bool
 permits(const struct acl *acl, const char *client)
 {
 	union sockaddr_any a = sa(client);
+	unsigned char key[16];
 
-	return acl_permits(acl, &a.sa);
+	addr_key(&a.sa, key);
+	return acl_permits(acl, key);
 }
 
 START_TEST(test_prefix_parse)
