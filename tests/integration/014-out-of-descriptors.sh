@@ -30,28 +30,21 @@ no_spin() {
 	ok "$1: $used ticks of CPU in 3 s (of $((hz * 3)))"
 }
 
-# hold N: N clients held in the background; sets held_pid.
-hold() {
-	: > "$tmp/held"
-	"$PROBE" hold -w 10 127.0.0.1 "$p" "$1" > "$tmp/held" &
-	held_pid=$!
-	bg_pids="$bg_pids $held_pid"
-	wait_for grep -q . "$tmp/held" || fail "no count from probe hold"
+# held N: N clients held in the background.
+held() {
+	hold held -w 10 127.0.0.1 "$p" "$1"
 	echo "probe hold $1: $(cat "$tmp/held")"
-}
-
-answered_again() {
-	[ "$("$ECHOD_TCP" -m "served again" 127.0.0.1 "$p" 2>/dev/null)" = "SERVED AGAIN" ]
 }
 
 # served: a new client is answered, once the held ones are gone.
 served() {
-	kill "$held_pid"
-	wait_for answered_again || fail "not served again after the held clients closed"
+	kill "$hold_pid"
+	wait_for tcp_answers 127.0.0.1 "$p" "served again" "SERVED AGAIN" ||
+	    fail "not served again after the held clients closed"
 	ok "served again once they closed"
 }
 
-hold 200
+held 200
 read -r _ answered _ refused _ waiting < "$tmp/held"
 if ! { [ "$answered" -gt 0 ] && [ "$waiting" -gt 0 ] && [ "$refused" -eq 0 ]; }; then
 	fail "expected some answered, some waiting: $(cat "$tmp/held")"
@@ -68,7 +61,7 @@ as_echod=
 [ "$(id -u)" -ne 0 ] || as_echod="setpriv --reuid=nobody --regid=nogroup --clear-groups"
 $as_echod prlimit --pid "$echod_pid" --nofile=24:24 ||
     fail "cannot lower echod's descriptor limit"
-hold 30
+held 30
 expect_match "$tmp/echod.log" "accept: Too many open files; pausing new connections" "EMFILE pauses accepting"
 no_spin "after EMFILE"
 served

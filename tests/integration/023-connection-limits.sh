@@ -13,23 +13,14 @@ write_conf "$tmp/echod.conf" "max_connections = 8; max_connections_per_ip = 3;" 
 CONF
 start_echod "$tmp/echod.conf"
 
-# hold NAME SOURCE PORT N: N connections from SOURCE, held in the
-# background; waits for probe's count line.
-hold() {
-	: > "$tmp/$1"
-	"$PROBE" hold -w 60 -b "$2" 127.0.0.1 "$3" "$4" > "$tmp/$1" &
-	bg_pids="$bg_pids $!"
-	eval "pid_$1=\$!"
-	wait_for grep -q . "$tmp/$1" || fail "$1: no count from probe hold"
-}
-
-hold one 127.0.0.1 "$a" 5
+hold one -w 60 -b 127.0.0.1 127.0.0.1 "$a" 5
+pid_one=$hold_pid
 expect_eq "$(cat "$tmp/one")" "answered 3 refused 2 waiting 0" "per address: 3 of 5 connections"
-hold two 127.0.0.2 "$a" 5
+hold two -w 60 -b 127.0.0.2 127.0.0.1 "$a" 5
 expect_eq "$(cat "$tmp/two")" "answered 2 refused 3 waiting 0" "per listener: 5 in all on it"
-hold three 127.0.0.3 "$b" 3
+hold three -w 60 -b 127.0.0.3 127.0.0.1 "$b" 3
 expect_eq "$(cat "$tmp/three")" "answered 3 refused 0 waiting 0" "another listener: its own room"
-hold four 127.0.0.4 "$b" 1
+hold four -w 60 -b 127.0.0.4 127.0.0.1 "$b" 1
 expect_eq "$(cat "$tmp/four")" "answered 0 refused 1 waiting 0" "max_connections: 8 in all"
 
 expect_match "$tmp/echod.log" "refused 127.0.0.1#" "a refusal is logged with the client"
@@ -42,17 +33,14 @@ expect_match "$tmp/echod.log" "max_connections (8) reached" "the total is named"
 
 # Closing the first five makes room again: in all, and for the address.
 # Each close reaches echod's books a moment later, so ask until it has.
-# shellcheck disable=SC2154 # set by hold's eval
 kill "$pid_one"
 served_three() {
 	[ "$(printf x | "$PROBE" tcp -w 5 -c 3 -b 127.0.0.1 127.0.0.1 "$a" 2>/dev/null)" = x ]
 }
 wait_for served_three || fail "127.0.0.1 never had room for 3 again"
 ok "the address's count went back down"
-room_again() {
-	[ "$("$ECHOD_TCP" -m "room again" 127.0.0.1 "$b" 2>/dev/null)" = "ROOM AGAIN" ]
-}
-wait_for room_again || fail "never served again on the full listener"
+wait_for tcp_answers 127.0.0.1 "$b" "room again" "ROOM AGAIN" ||
+    fail "never served again on the full listener"
 ok "room in all once others closed"
 
 stop_echod

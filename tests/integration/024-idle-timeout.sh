@@ -14,9 +14,7 @@ CONF
 start_echod "$tmp/echod.conf"
 
 # Held on b from the start: it must outlive every idle one on a.
-"$PROBE" hold -b 127.0.0.3 127.0.0.1 "$b" 1 > "$tmp/held" &
-bg_pids=$!
-wait_for grep -q . "$tmp/held" || fail "no count from probe hold"
+hold held -b 127.0.0.3 127.0.0.1 "$b" 1
 expect_eq "$(cat "$tmp/held")" "answered 1 refused 0 waiting 0" "a connection held where there is no idle_timeout"
 
 # Silent from the start: echod closes it, and probe reads EOF.

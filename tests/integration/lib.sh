@@ -120,6 +120,25 @@ echod_alive() {
 	kill -0 "$echod_pid" 2>/dev/null || fail "echod died"
 }
 
+# hold NAME [-w S] [-b ADDR] HOST PORT N: N connections held open by
+# `probe hold` in the background (its pid in hold_pid; killed when the
+# test ends) once its count, "answered A refused R waiting W", is in
+# $tmp/NAME.
+hold() {
+	name=$1
+	shift
+	: > "$tmp/$name"
+	"$PROBE" hold "$@" > "$tmp/$name" &
+	hold_pid=$!
+	bg_pids="$bg_pids $hold_pid"
+	wait_for grep -q . "$tmp/$name" || fail "$name: no count from probe hold"
+}
+
+# tcp_answers HOST PORT MESSAGE REPLY: echod-tcp -m MESSAGE gets REPLY.
+tcp_answers() {
+	[ "$("$ECHOD_TCP" -m "$3" "$1" "$2" 2>/dev/null)" = "$4" ]
+}
+
 # json_field FILE KEY: a number from echod-bench's --json line.
 json_field() { sed -n "s/.*\"$2\": \\([0-9.]*\\).*/\\1/p" "$1"; }
 
