@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (errors != NULL && strstr(errors, path) != errors)
 		abort(); /* every error text starts with the file */
-	config_free(conf);
+	config_unref(conf);
 	free(errors);
 	close(fd);
 	return 0;

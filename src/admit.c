@@ -47,14 +47,11 @@ admit_init(struct echod_server *srv)
 	struct admission *adm = &srv->adm;
 
 	adm->peers = calloc(PEER_BUCKETS, sizeof(*adm->peers));
-	adm->lc_open = calloc(srv->config->nlisteners + 1,
-	    sizeof(*adm->lc_open));
 	adm->retry = evtimer_new(srv->base, admit_retry_cb, srv);
 	if (getrandom(&adm->seed, sizeof(adm->seed), 0) != sizeof(adm->seed))
 		adm->seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15;
 	adm->fd_cap = UINT64_MAX;
-	return adm->peers == NULL || adm->lc_open == NULL ||
-	    adm->retry == NULL ? -1 : 0;
+	return adm->peers == NULL || adm->retry == NULL ? -1 : 0;
 }
 
 /* Descriptors open now, counted in /proc; 64 where there is none. */
@@ -86,6 +83,8 @@ admit_size(struct echod_server *srv)
 	if (!tcp || getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
 	    rl.rlim_cur == RLIM_INFINITY)
 		return 0;
+	/* After a reload, connections are open: they count as room. */
+	in_use = in_use > adm->open ? in_use - adm->open : 0;
 	if (rl.rlim_cur <= in_use + ADMIT_FD_RESERVE) {
 		log_errorx("descriptor limit %llu leaves no room for "
 		    "connections: %llu in use, %d kept in reserve",
@@ -139,7 +138,6 @@ admit_fini(struct echod_server *srv)
 			free(p);
 		}
 	free(adm->peers);
-	free(adm->lc_open);
 	if (adm->retry != NULL)
 		event_free(adm->retry);
 }
@@ -243,8 +241,9 @@ admit_client(struct listener *l, const struct sockaddr *sa, enum refusal *why,
 	struct echod_server *srv = l->server;
 	struct admission *adm = &srv->adm;
 	const struct echod_limits *lim = &l->conf->limits;
-	uint64_t *lc_open = &adm->lc_open[l->conf - srv->config->listeners];
 	uint64_t total = (uint64_t)srv->config->limits.max_connections;
+	uint64_t lc_open = 0;
+	const struct listener *sib;
 	unsigned char key[16];
 	struct peer *p;
 
@@ -261,8 +260,13 @@ admit_client(struct listener *l, const struct sockaddr *sa, enum refusal *why,
 		    (unsigned long long)total);
 		return false;
 	}
+	/* The configured listener's: a name may have several addresses. */
+	if (lim->max_connections > 0)
+		TAILQ_FOREACH(sib, &srv->listeners, entry)
+			if (sib->conf == l->conf)
+				lc_open += sib->open;
 	if (lim->max_connections > 0 &&
-	    *lc_open >= (uint64_t)lim->max_connections) {
+	    lc_open >= (uint64_t)lim->max_connections) {
 		snprintf(what, whatlen, "this listener's max_connections (%d) "
 		    "reached", lim->max_connections);
 		return false;
@@ -278,7 +282,8 @@ admit_client(struct listener *l, const struct sockaddr *sa, enum refusal *why,
 		return false;
 	}
 	p->count++;
-	(*lc_open)++;
+	l->open++;
+	l->accepted++;
 	if (++adm->open >= adm->fd_cap)
 		admit_pause(srv, 0);
 	return true;
@@ -293,7 +298,7 @@ admit_release(struct listener *l, const struct sockaddr *sa)
 	struct peer *p;
 
 	adm->open--;
-	adm->lc_open[l->conf - srv->config->listeners]--;
+	l->open--;
 	addr_key(sa, key);
 	if ((p = peer_find(adm, key, false)) != NULL && --p->count == 0)
 		peer_forget(adm, p);

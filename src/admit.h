@@ -29,7 +29,6 @@ struct peer;
 struct admission {
 	uint64_t open;	  /* tcp connections, every listener */
 	uint64_t fd_cap;  /* as many as the descriptors allow */
-	uint64_t *lc_open; /* per configured listener */
 	struct peer **peers; /* open connections per address, hashed */
 	uint64_t seed;	  /* the hash's key, random */
 	struct event *retry;
@@ -53,7 +52,7 @@ enum refusal {
 /* Set up srv's books; -1 if out of resources. */
 int admit_init(struct echod_server *srv);
 /* Work out how many connections the descriptors allow, once the
- * listeners are open; -1 (logged) if none. */
+ * listeners are open (again after a reload); -1 (logged) if none. */
 int admit_size(struct echod_server *srv);
 /* Log how often and how long accepting paused, if it did; free. */
 void admit_fini(struct echod_server *srv);

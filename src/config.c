@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "log.h"
 #include "util.h"
 
 #define container_of(ptr, type, member)                                \
@@ -70,6 +71,8 @@ static void parse_acl(struct config_parser *, const config_setting_t *,
     void *);
 static void parse_ignore_ports(struct config_parser *,
     const config_setting_t *, void *);
+static void parse_log_level(struct config_parser *, const config_setting_t *,
+    void *);
 
 /* The limits, at the top level (defaults) and in a listener alike. */
 #define LIMIT_OPTIONS(FIELD)                                           \
@@ -144,6 +147,11 @@ static const struct config_option root_options[] = {
 	    .max = ECHOD_COUNT_LIMIT },
 	{ .name = "udp_ignore_ports", .type = CONFIG_TYPE_NONE,
 	    .offset = CONFIG_FIELD(udp_ignore), .parse = parse_ignore_ports },
+	{ .name = "shutdown_timeout", .type = CONFIG_TYPE_INT,
+	    .offset = CONFIG_FIELD(shutdown_timeout),
+	    .max = ECHOD_SHUTDOWN_LIMIT },
+	{ .name = "log_level", .type = CONFIG_TYPE_STRING,
+	    .offset = CONFIG_FIELD(log_level), .parse = parse_log_level },
 	/* Before the listeners, which take them as their defaults. */
 	LIMIT_OPTIONS(CONFIG_FIELD),
 	{ .name = "listeners", .type = CONFIG_TYPE_LIST,
@@ -159,6 +167,7 @@ config_listener_defaults(const struct echod_config *conf,
     struct echod_listener_config *lc)
 {
 	memset(lc, 0, sizeof(*lc));
+	lc->config = (struct echod_config *)conf;
 	lc->protocol = ECHOD_PROTO_TCP;
 	lc->address = strdup("::");
 	lc->port_min = lc->port_max = 0; /* required */
@@ -180,6 +189,7 @@ config_defaults(struct echod_config *conf)
 {
 	unsigned int port;
 
+	conf->refs = 1;
 	conf->workers = 0; /* one per online CPU, counted at start-up */
 	conf->module_dir = strdup(ECHOD_MODULE_DIR);
 	conf->transforms = transform_registry_new();
@@ -192,6 +202,8 @@ config_defaults(struct echod_config *conf)
 	conf->limits.max_pending = 256 * 1024;
 	conf->udp_rate = 100;
 	conf->udp_burst = 200;
+	conf->shutdown_timeout = 10;
+	conf->log_level = ECHOD_LOG_INFO;
 	/* The reserved ports (OpenBSD's inetd drops them too): echo,
 	 * chargen, daytime, DNS, NTP and friends, which answer anything. */
 	for (port = 0; port < 1024; port++)
@@ -622,6 +634,19 @@ parse_ignore_ports(struct config_parser *p, const config_setting_t *list,
 }
 
 static void
+parse_log_level(struct config_parser *p, const config_setting_t *s,
+    void *field)
+{
+	int level = log_level_parse(config_setting_get_string(s));
+
+	if (level == -1)
+		parser_error(p, s, "\"%s\" is none of \"error\", \"warning\", "
+		    "\"info\" and \"debug\"", config_setting_get_string(s));
+	else
+		*(int *)field = level;
+}
+
+static void
 parse_listeners(struct config_parser *p, const config_setting_t *list,
     void *field)
 {
@@ -640,7 +665,7 @@ parse_listeners(struct config_parser *p, const config_setting_t *list,
 	}
 	for (i = 0; i < n; i++) {
 		s = config_setting_get_elem(list, i);
-		conf->nlisteners++; /* from here config_free frees it */
+		conf->nlisteners++; /* from here config_unref frees it */
 		if (config_listener_defaults(conf, &conf->listeners[i]) == -1) {
 			parser_error(p, s, "out of memory");
 			return;
@@ -651,6 +676,8 @@ parse_listeners(struct config_parser *p, const config_setting_t *list,
 			continue;
 		}
 		parse_group(p, s, listener_options, &conf->listeners[i]);
+		conf->listeners[i].idle.tv_sec =
+		    conf->listeners[i].limits.idle_timeout;
 	}
 }
 
@@ -676,6 +703,15 @@ same_socket(const struct echod_listener_config *a,
 	return a->protocol == b->protocol && !config_port_is_range(a) &&
 	    !config_port_is_range(b) && a->port_min == b->port_min &&
 	    same_address(a->address, b->address);
+}
+
+bool
+config_same_bind(const struct echod_listener_config *a,
+    const struct echod_listener_config *b)
+{
+	return a->protocol == b->protocol && a->port_min == b->port_min &&
+	    a->port_max == b->port_max && a->same_port == b->same_port &&
+	    a->ipv6_only == b->ipv6_only && same_address(a->address, b->address);
 }
 
 bool
@@ -863,17 +899,24 @@ done:
 		free(err_text);
 		return conf;
 	}
-	config_free(conf);
+	config_unref(conf);
 	*errors = err_text;
 	return NULL;
 }
 
+struct echod_config *
+config_ref(struct echod_config *conf)
+{
+	conf->refs++;
+	return conf;
+}
+
 void
-config_free(struct echod_config *conf)
+config_unref(struct echod_config *conf)
 {
 	size_t i;
 
-	if (conf == NULL)
+	if (conf == NULL || --conf->refs > 0)
 		return;
 	for (i = 0; i < conf->nlisteners; i++) {
 		free(conf->listeners[i].address);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/time.h>
 #include <sys/types.h>
 
 #include "acl.h"
@@ -20,6 +21,7 @@
 #define ECHOD_COUNT_LIMIT 1000000	/* connection and rate ceilings */
 #define ECHOD_IDLE_LIMIT 86400		/* idle_timeout's ceiling, a day */
 #define ECHOD_PENDING_LIMIT (1024 * 1024 * 1024) /* max_pending's */
+#define ECHOD_SHUTDOWN_LIMIT 3600	/* shutdown_timeout's ceiling */
 
 enum echod_protocol {
 	ECHOD_PROTO_TCP,
@@ -42,7 +44,10 @@ struct echod_limits {
 	int max_pending;	    /* bytes of replies held for a client */
 };
 
+struct echod_config;
+
 struct echod_listener_config {
+	struct echod_config *config; /* the file it came from */
 	int protocol;		/* enum echod_protocol */
 	char *address;		/* numeric IPv4/IPv6 or a host name */
 	int port_min, port_max; /* equal unless a range */
@@ -55,11 +60,19 @@ struct echod_listener_config {
 	bool log_messages;	/* one log line per message */
 	int log_length;		/* bytes of a message shown in the log */
 	struct echod_limits limits; /* tcp */
+	struct timeval idle;	/* limits.idle_timeout, for libevent */
 	struct acl acl;		/* who may connect or send */
 	int line;		/* where it was defined, for messages */
 };
 
+/*
+ * A loaded file.  A reload makes a new one; the old one lives on while
+ * anything still points into it (a connection accepted under it, a
+ * worker that has not switched yet): each such pointer holds a
+ * reference, taken and dropped on the main thread only.
+ */
 struct echod_config {
+	int refs;
 	char *path;
 	char *module_dir;		/* where relative module names are */
 	int workers;			/* threads; 0: one per online CPU */
@@ -68,6 +81,8 @@ struct echod_config {
 	/* Source ports never answered: below 1024, udp_ignore_ports, and
 	 * every port of echod's own udp listeners; a bit per port. */
 	uint64_t udp_ignore[65536 / 64];
+	int shutdown_timeout;		/* seconds to let replies finish */
+	int log_level;			/* enum echod_log_level */
 	char *user, *group;		/* who to run as, when started as root */
 	uid_t uid;			/* theirs, looked up when loaded */
 	gid_t gid;
@@ -82,7 +97,9 @@ struct echod_config {
  * (newline-separated, to be freed by the caller).
  */
 struct echod_config *config_load(const char *path, char **errors);
-void config_free(struct echod_config *);
+/* Take one more reference to conf; drop one, freeing it at the last. */
+struct echod_config *config_ref(struct echod_config *conf);
+void config_unref(struct echod_config *conf);
 
 /* Is a datagram from this source port never to be answered? */
 static inline bool
@@ -97,6 +114,10 @@ config_port_is_range(const struct echod_listener_config *lc)
 {
 	return lc->port_min != lc->port_max;
 }
+/* Do a and b ask for the same sockets: same protocol, address, ports
+ * and socket options?  A reload keeps such a listener open. */
+bool config_same_bind(const struct echod_listener_config *a,
+    const struct echod_listener_config *b);
 /* Do a and b get one pick of a port: same range, both same_port? */
 bool config_same_pick(const struct echod_listener_config *a,
     const struct echod_listener_config *b);

@@ -1,6 +1,8 @@
 /*
  * echod.c: the daemon's main: options, configuration, the loop, and
- * teardown.  echod stays in the foreground; systemd supervises it.
+ * teardown.  echod never forks: systemd (or a terminal) supervises it.
+ * It logs to standard error when asked to (-d, -F) or when that is a
+ * terminal, and to syslog otherwise.
  */
 #include <grp.h>
 #include <signal.h>
@@ -22,8 +24,9 @@ static void __attribute__((noreturn))
 usage(FILE *out, int status)
 {
 	fprintf(out,
-	    "usage: echod [-dhtVv] [-f file]\n"
+	    "usage: echod [-dFhtVv] [-f file]\n"
 	    "  -d       log to standard error at debug level\n"
+	    "  -F       log to standard error, not syslog\n"
 	    "  -f file  configuration file (default %s)\n"
 	    "  -h       show this help\n"
 	    "  -t       check the configuration and exit\n"
@@ -71,12 +74,16 @@ main(int argc, char *argv[])
 	struct echod_config *conf;
 	struct echod_server *srv;
 	char *errors;
-	int ch, test = 0, verbose = 0, level = ECHOD_LOG_INFO;
+	int ch, test = 0, verbose = 0, level = -1, to_stderr = 0;
 
-	while ((ch = getopt(argc, argv, "df:htVv")) != -1) {
+	while ((ch = getopt(argc, argv, "dFf:htVv")) != -1) {
 		switch (ch) {
 		case 'd':
 			level = ECHOD_LOG_DEBUG;
+			to_stderr = 1;
+			break;
+		case 'F':
+			to_stderr = 1;
 			break;
 		case 'f':
 			path = optarg;
@@ -85,6 +92,7 @@ main(int argc, char *argv[])
 			usage(stdout, 0);
 		case 't':
 			test = 1;
+			to_stderr = 1;
 			break;
 		case 'V':
 			printf("echod %s\n", PACKAGE_VERSION);
@@ -99,7 +107,8 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(stderr, 1);
-	log_init("echod", level);
+	log_init("echod", level != -1 ? level : ECHOD_LOG_INFO,
+	    to_stderr || isatty(STDERR_FILENO));
 	if (verbose > 1)
 		event_enable_debug_logging(EVENT_DBG_ALL);
 
@@ -108,26 +117,27 @@ main(int argc, char *argv[])
 		free(errors);
 		return 1;
 	}
+	if (level == -1)
+		log_set_level(conf->log_level);
 	if (test) {
 		fprintf(stderr, "configuration OK\n");
-		config_free(conf);
+		config_unref(conf);
 		return 0;
 	}
 
 	/* A client that goes away mid-reply must cost one connection only. */
 	signal(SIGPIPE, SIG_IGN);
-	if ((srv = server_new(conf)) == NULL)
+	/* From here srv holds conf, and a reload may replace it. */
+	if ((srv = server_new(conf, level)) == NULL)
 		fatalx("cannot set up the event loop");
 	if (server_open(srv) == -1) {
 		server_free(srv);
-		config_free(conf);
 		return 1;
 	}
 	drop_privileges(conf);
 	if (server_run(srv) == -1)
 		log_warnx("the event loop failed");
 	server_free(srv);
-	config_free(conf);
 	log_info("stopped");
 	return 0;
 }

@@ -19,6 +19,9 @@
 #include "server.h"
 #include "worker.h"
 
+/* A full accept queue loses handshakes silently; SOMAXCONN may cap it. */
+#define LISTENER_BACKLOG 1024
+
 /* A bound, non-blocking socket for one resolved address; -1 with err. */
 static int
 listener_bind(const struct echod_listener_config *lc, const struct addrinfo *ai,
@@ -50,6 +53,11 @@ listener_bind(const struct echod_listener_config *lc, const struct addrinfo *ai,
 		what = "";
 		goto fail;
 	}
+	/* Here, not when serving starts: this can fail in use too. */
+	if (lc->protocol == ECHOD_PROTO_TCP && listen(fd, LISTENER_BACKLOG) == -1) {
+		what = "listen: ";
+		goto fail;
+	}
 	return fd;
 fail:
 	saved = errno; /* the caller tells EADDRINUSE apart */
@@ -70,6 +78,7 @@ listener_new(struct echod_server *srv)
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
 	l->server = srv;
+	l->fd = -1;
 	l->shards = aligned_alloc(_Alignof(struct shard),
 	    srv->nworkers * sizeof(*l->shards));
 	if (l->shards == NULL) {
@@ -85,12 +94,6 @@ listener_new(struct echod_server *srv)
 	return l;
 }
 
-static void
-listener_release(struct listener *l)
-{
-	free(l->shards);
-	free(l);
-}
 
 /* True if ai's address already appears earlier in the list from head. */
 static bool
@@ -103,11 +106,12 @@ addrinfo_seen(const struct addrinfo *head, const struct addrinfo *ai)
 }
 
 int
-listener_open(struct echod_server *srv, const struct echod_listener_config *lc,
-    int port, bool *in_use, char *err, size_t errlen)
+listener_open(struct echod_server *srv, struct listener_list *list,
+    const struct echod_listener_config *lc, int port, bool *in_use,
+    char *err, size_t errlen)
 {
 	struct addrinfo hints, *res, *ai;
-	struct listener *l, *mark = TAILQ_LAST(&srv->listeners, listener_list);
+	struct listener *l, *mark = TAILQ_LAST(list, listener_list);
 	char name[ECHOD_ADDRSTRLEN + 16], service[8], addr[ECHOD_ADDRSTRLEN];
 	int rc, fd;
 
@@ -130,7 +134,9 @@ listener_open(struct echod_server *srv, const struct echod_listener_config *lc,
 		addr_format(ai->ai_addr, addr, sizeof(addr));
 		snprintf(name, sizeof(name), "%s %s",
 		    config_protocol_name(lc->protocol), addr);
-		if ((fd = listener_bind(lc, ai, err, errlen, name)) == -1) {
+		if ((fd = server_passed_socket(srv, ai->ai_socktype,
+		    ai->ai_addr)) == -1 &&
+		    (fd = listener_bind(lc, ai, err, errlen, name)) == -1) {
 			*in_use = errno == EADDRINUSE;
 			break;
 		}
@@ -140,45 +146,144 @@ listener_open(struct echod_server *srv, const struct echod_listener_config *lc,
 			break;
 		}
 		l->conf = lc;
+		config_ref(lc->config);
 		l->fd = fd;
+		l->port = port;
 		l->ops = lc->protocol == ECHOD_PROTO_UDP ? &listener_udp_ops :
 		    &listener_tcp_ops;
 		l->wildcard = addr_is_wildcard(ai->ai_addr);
 		snprintf(l->name, sizeof(l->name), "%s", name);
-		if (l->ops->start(l, err, errlen) == -1) {
-			*in_use = errno == EADDRINUSE;
-			close(l->fd);
-			listener_release(l);
-			break;
-		}
-		TAILQ_INSERT_TAIL(&srv->listeners, l, entry);
+		TAILQ_INSERT_TAIL(list, l, entry);
 	}
 	freeaddrinfo(res);
 	if (ai == NULL)
 		return 0;
 	/* All of the name's addresses or none. */
-	listener_close_after(srv, mark);
+	listener_close_after(list, mark);
 	return -1;
 }
 
-void
-listener_close_after(struct echod_server *srv, struct listener *mark)
+int
+listener_start(struct listener *l)
 {
-	struct listener *l;
+	char err[512];
 
-	while ((l = TAILQ_LAST(&srv->listeners, listener_list)) != mark)
-		listener_free(l);
+	if (l->ops->start(l, err, sizeof(err)) == -1) {
+		log_errorx("%s", err);
+		return -1;
+	}
+	l->started = true;
+	return 0;
 }
 
 void
-listener_log_message(const struct listener *l, const struct sockaddr *peer,
+listener_switch(struct listener *l, const struct echod_listener_config *lc)
+{
+	const struct echod_listener_config *old = l->conf;
+
+	l->next = lc;
+	config_ref(lc->config);
+	if (l->started && l->ops->switch_conf != NULL)
+		l->ops->switch_conf(l);
+	l->conf = lc;
+	l->next = NULL;
+	config_unref(old->config);
+}
+
+void
+listener_retire(struct listener *l)
+{
+	struct echod_server *srv = l->server;
+
+	TAILQ_REMOVE(&srv->listeners, l, entry);
+	TAILQ_INSERT_TAIL(&srv->retired, l, entry);
+	l->retired = true;
+	if (l->started)
+		l->ops->retire(l);
+	listener_settle(l);
+}
+
+void
+listener_settle(struct listener *l)
+{
+	if (l->retired && l->busy == 0 && l->open == 0) {
+		TAILQ_REMOVE(&l->server->retired, l, entry);
+		listener_free(l);
+	}
+}
+
+/* Back on the main thread: the errand is done. */
+static void
+shard_errand_done(struct worker_task *t)
+{
+	struct shard *sh = (struct shard *)(void *)t;
+	struct listener *l = sh->listener;
+	struct echod_server *srv = l->server;
+
+	/* What the worker switched from, or was never handed. */
+	if (sh->next_lc != NULL) {
+		config_unref(sh->next_lc->config);
+		sh->next_lc = NULL;
+	}
+	if (--l->busy == 0)
+		listener_settle(l);
+	if (--srv->errands == 0)
+		server_errands_done(srv);
+}
+
+/* On the shard's worker. */
+static void
+shard_errand_run(struct worker_task *t)
+{
+	struct shard *sh = (struct shard *)(void *)t;
+	struct echod_server *srv = sh->listener->server;
+
+	sh->errand(sh);
+	sh->job.run = shard_errand_done;
+	worker_post(&srv->workers[0], sh->worker, &sh->job);
+}
+
+void
+listener_errand(struct listener *l, void (*errand)(struct shard *))
+{
+	struct echod_server *srv = l->server;
+	struct shard *sh;
+	unsigned int i;
+
+	/* One errand at a time: each shard has one job to send. */
+	if (l->busy > 0)
+		fatalx("%s: an errand while one is under way", l->name);
+	for (i = 0; i < srv->nworkers; i++) {
+		sh = &l->shards[i];
+		sh->errand = errand;
+		sh->job.run = shard_errand_run;
+		l->busy++;
+		srv->errands++;
+		worker_post(sh->worker, &srv->workers[0], &sh->job);
+	}
+}
+
+void
+listener_close_after(struct listener_list *list, struct listener *mark)
+{
+	struct listener *l;
+
+	while ((l = TAILQ_LAST(list, listener_list)) != mark) {
+		TAILQ_REMOVE(list, l, entry);
+		listener_free(l);
+	}
+}
+
+void
+listener_log_message(const struct listener *l,
+    const struct echod_listener_config *lc, const struct sockaddr *peer,
     const unsigned char *buf, size_t len)
 {
 	char from[ECHOD_ADDRSTRLEN], text[ESCAPE_BUFSIZE(ECHOD_LOG_LENGTH_LIMIT)];
 
 	log_info("%s: Received from %s: %s", l->name,
 	    addr_format_peer(peer, from, sizeof(from)),
-	    str_escape(buf, len, l->conf->log_length, text));
+	    str_escape(buf, len, lc->log_length, text));
 }
 
 void
@@ -187,7 +292,7 @@ listener_refused(struct shard *sh, const struct sockaddr *peer,
 {
 	char from[ECHOD_ADDRSTRLEN];
 
-	sh->refused[why]++;
+	COUNT(sh->refused[why], 1);
 	log_limited(&sh->refused_log[why], ECHOD_LOG_INFO, "%s: refused %s: %s",
 	    sh->listener->name, addr_format_peer(peer, from, sizeof(from)),
 	    what);
@@ -196,19 +301,25 @@ listener_refused(struct shard *sh, const struct sockaddr *peer,
 void
 listener_free(struct listener *l)
 {
-	struct shard sum = { 0 };
+	struct echod_server *srv = l->server;
+	struct shard sum = { 0 }, *sh;
 	unsigned int i, k;
 
-	TAILQ_REMOVE(&l->server->listeners, l, entry);
 	l->ops->stop(l);
-	for (i = 0; i < l->server->nworkers; i++) {
-		sum.connections += l->shards[i].connections;
-		sum.messages += l->shards[i].messages;
-		sum.bytes += l->shards[i].bytes;
-		sum.dropped += l->shards[i].dropped;
-		sum.idle_closed += l->shards[i].idle_closed;
+	for (i = 0; i < srv->nworkers; i++) {
+		sh = &l->shards[i];
+		sum.messages_in += sh->messages_in;
+		sum.bytes_in += sh->bytes_in;
+		sum.messages_out += sh->messages_out;
+		sum.bytes_out += sh->bytes_out;
+		sum.dropped += sh->dropped;
+		sum.idle_closed += sh->idle_closed;
 		for (k = 0; k < REFUSED_KINDS; k++)
-			sum.refused[k] += l->shards[i].refused[k];
+			sum.refused[k] += sh->refused[k];
+		if (sh->lc != NULL)
+			config_unref(sh->lc->config);
+		if (sh->next_lc != NULL)
+			config_unref(sh->next_lc->config);
 	}
 #define N(x) ((unsigned long long)(x))
 	if (!l->announced)
@@ -216,16 +327,18 @@ listener_free(struct listener *l)
 	else if (l->conf->protocol == ECHOD_PROTO_TCP)
 		log_info("closed %s: %llu connections, %llu messages, "
 		    "%llu bytes, %llu closed idle; refused %llu by allow/deny, "
-		    "%llu at a limit", l->name, N(sum.connections),
-		    N(sum.messages), N(sum.bytes), N(sum.idle_closed),
+		    "%llu at a limit", l->name, N(l->accepted),
+		    N(sum.messages_in), N(sum.bytes_in), N(sum.idle_closed),
 		    N(sum.refused[REFUSED_ACL]), N(sum.refused[REFUSED_LIMIT]));
 	else
 		log_info("closed %s: %llu datagrams, %llu bytes, %llu replies "
 		    "dropped; refused %llu by allow/deny, %llu over udp_rate, "
 		    "%llu from a source never answered", l->name,
-		    N(sum.messages), N(sum.bytes), N(sum.dropped),
+		    N(sum.messages_in), N(sum.bytes_in), N(sum.dropped),
 		    N(sum.refused[REFUSED_ACL]), N(sum.refused[REFUSED_RATE]),
 		    N(sum.refused[REFUSED_LOOP]));
 #undef N
-	listener_release(l);
+	config_unref(l->conf->config);
+	free(l->shards);
+	free(l);
 }

@@ -16,6 +16,7 @@
 #include "admit.h"
 #include "log.h"
 #include "util.h"
+#include "worker.h"
 
 struct echod_server;
 struct echod_listener_config;
@@ -25,16 +26,28 @@ struct worker;
 
 struct listener_ops {
 	/*
-	 * Start serving l->fd on l->server's loop.  On failure: -1 with err
-	 * set, anything taken released, l->fd left open for the caller.
+	 * Start serving l->fd, bound and listening, on l->server's loops.
+	 * On failure: -1 with err set; l stays for listener_free.
 	 */
 	int (*start)(struct listener *, char *err, size_t errlen);
-	/* Stop serving and release what start took, l->fd included. */
+	/* Take no new clients; those being served stay.  Another thread
+	 * may still be at work on l until l->busy is 0. */
+	void (*retire)(struct listener *);
+	/* l->next is l->conf's successor, which l now serves: hand it to
+	 * what needs it beyond the main thread (NULL: nothing does). */
+	void (*switch_conf)(struct listener *);
+	/* Release what start took, l->fd included; every loop at rest. */
 	void (*stop)(struct listener *);
 };
 
 extern const struct listener_ops listener_tcp_ops;
 extern const struct listener_ops listener_udp_ops;
+
+/* Counters, written by one thread each and read by any (the metrics). */
+#define COUNT(field, n)                                                \
+	__atomic_store_n(&(field), __atomic_load_n(&(field),           \
+	    __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
+#define COUNTED(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 /*
  * One listener's part on one worker: what that worker watches and
@@ -42,57 +55,107 @@ extern const struct listener_ops listener_udp_ops;
  * messages never write to a line another worker reads.
  */
 struct shard {
+	struct worker_task job;	 /* the main thread's errand to the worker */
+	void (*errand)(struct shard *);
 	struct listener *listener;
 	struct worker *worker;
+	/* udp: the settings this worker serves by, and the one it is
+	 * switching to (after the switch, from): each holds a reference. */
+	const struct echod_listener_config *lc, *next_lc;
 	struct event *read_ev;	 /* udp: this worker's watch on the socket */
 	LIST_HEAD(, conn) conns; /* tcp: this worker's connections */
-	uint64_t connections;	 /* tcp: accepted */
-	uint64_t messages;	 /* tcp: reads or lines; udp: datagrams */
-	uint64_t bytes;		 /* received and echoed */
+	uint64_t messages_in;	 /* tcp: reads or lines; udp: datagrams */
+	uint64_t bytes_in;
+	uint64_t messages_out;	 /* replies made */
+	uint64_t bytes_out;	 /* reply bytes the kernel took */
 	uint64_t dropped;	 /* udp: replies the kernel refused */
 	uint64_t idle_closed;	 /* tcp: closed by idle_timeout */
 	uint64_t refused[REFUSED_KINDS]; /* tcp: on worker 0's shard */
 	struct log_limit refused_log[REFUSED_KINDS];
 	struct log_limit idle_log;
-	const struct timeval *idle; /* tcp: idle_timeout on this loop */
+	struct log_limit long_log; /* tcp: lines over max_line */
+	struct log_limit oom_log;  /* out of memory for a client */
 } __attribute__((aligned(64)));
 
+/*
+ * A listener lives from listener_open to listener_free, on the main
+ * thread.  A reload that keeps it changes its conf; one that drops it
+ * retires it: it takes no more clients, and is freed once its
+ * connections have closed and every worker has let go of it.
+ */
 struct listener {
-	TAILQ_ENTRY(listener) entry;
+	TAILQ_ENTRY(listener) entry; /* on srv->listeners or srv->retired */
 	struct echod_server *server;
+	/* For new clients; holds a reference. */
 	const struct echod_listener_config *conf;
+	const struct echod_listener_config *next; /* during switch_conf */
 	const struct listener_ops *ops;
 	char name[ECHOD_ADDRSTRLEN + 16]; /* "tcp [::]:12000" */
 	int fd;
+	int port;	/* the one bound (a range's pick) */
 	bool wildcard;	/* bound to 0.0.0.0 or :: */
+	bool started;	/* ops->start succeeded */
+	bool retired;	/* gone from the config, on srv->retired */
 	bool announced; /* "listening on" was logged */
+	unsigned int busy; /* errands sent to workers, not yet done */
+	uint64_t accepted; /* tcp: admitted (main thread) */
+	uint64_t open;	   /* tcp: admitted and not yet closed */
 	struct shard *shards; /* one per worker */
 
 	struct evconnlistener *evl; /* tcp: accepting, on the main thread */
 };
 
+TAILQ_HEAD(listener_list, listener);
+
+#ifndef TAILQ_FOREACH_SAFE /* glibc's sys/queue.h lacks it */
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)                     \
+	for ((var) = TAILQ_FIRST(head);                                \
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);     \
+	    (var) = (tvar))
+#endif
+
 /*
- * Open lc on srv at port: resolve its address, bind a socket for each
- * result and start serving each; the listeners join srv->listeners.  On
- * failure none of them stays open, err says "tcp 0.0.0.0:12000: Address
- * already in use" or the like, and *in_use says whether that was why.
+ * Bind lc's sockets at port, and listen on them if tcp: one listener
+ * per address that lc's address resolves to, each added to list, not
+ * yet started.  On failure none of them stays, err says "tcp
+ * 0.0.0.0:12000: Address already in use" or the like, and *in_use
+ * says whether that was why.
  */
-int listener_open(struct echod_server *srv,
+int listener_open(struct echod_server *srv, struct listener_list *list,
     const struct echod_listener_config *lc, int port, bool *in_use,
     char *err, size_t errlen);
+/* Start serving l; -1 (logged) if it cannot be. */
+int listener_start(struct listener *l);
+/* Serve new clients by lc from now on; those being served keep theirs. */
+void listener_switch(struct listener *l,
+    const struct echod_listener_config *lc);
+/* Take l off srv->listeners: no new clients, freed when done. */
+void listener_retire(struct listener *l);
+/* A retired l with nothing left to serve or wait for is freed. */
+void listener_settle(struct listener *l);
+/* Send errand to run on every worker for its shard of l, then come
+ * back to the main thread (listener_settle).  One at a time: until l->busy
+ * is 0 again (srv->errands, for all listeners), send no other. */
+void listener_errand(struct listener *l, void (*errand)(struct shard *));
 /*
  * log_messages: "Received from 127.0.0.1#54321: TEXT".  buf holds the
- * message's first log_length bytes at least; len is its whole length.
+ * message's first lc->log_length bytes at least; len is its whole length.
  */
 void listener_log_message(const struct listener *l,
-    const struct sockaddr *peer, const unsigned char *buf, size_t len);
+    const struct echod_listener_config *lc, const struct sockaddr *peer,
+    const unsigned char *buf, size_t len);
 /* Count a client turned away from sh for why, logging at a bounded rate
  * what it was ("max_connections (4096) reached"). */
 void listener_refused(struct shard *sh, const struct sockaddr *peer,
     enum refusal why, const char *what);
-/* Stop l, close its connections and free it. */
+/* Stop l at once, close its connections and free it: every loop is at
+ * rest, or l never started.  l is on no list any more. */
 void listener_free(struct listener *l);
-/* Free every listener of srv after mark (NULL: all of them). */
-void listener_close_after(struct echod_server *srv, struct listener *mark);
+/* Errand for shutting down: every connection of sh sends what it has
+ * pending and closes; nothing more is read. */
+void listener_tcp_wind_down(struct shard *sh);
+/* Free every listener of list after mark (NULL: all of them); none of
+ * them has started. */
+void listener_close_after(struct listener_list *list, struct listener *mark);
 
 #endif

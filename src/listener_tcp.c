@@ -26,8 +26,15 @@
  *   LINGERING discard input until the client closes (bounded in time and
  *             bytes), so that closing never resets a reply still in
  *             flight to the client.
+ *
+ * On SIGTERM every open connection winds down: it becomes REPLIED, and
+ * once its replies are sent it lingers only until the client has
+ * acknowledged them all (SIOCOUTQ), however much it still sends; the
+ * server's shutdown_timeout bounds that.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -50,9 +57,9 @@
 #include "transform.h"
 #include "worker.h"
 
-#define TCP_BACKLOG 1024		 /* SOMAXCONN may cap it */
 #define TCP_LINGER_SECONDS 5		 /* how long to wait for the peer's FIN */
 #define TCP_LINGER_MAX (64 * 1024)	 /* how much to discard meanwhile */
+#define TCP_WIND_DOWN_POLL_MS 100	 /* shutting down: check the ACKs */
 
 enum conn_state {
 	CONN_OPEN,
@@ -72,9 +79,14 @@ struct conn {
 	struct worker_task handoff; /* from the acceptor to the worker */
 	LIST_ENTRY(conn) entry;
 	struct shard *shard;
+	/* Its listener's settings when it was accepted: a reload changes
+	 * them for new connections only.  Holds a reference. */
+	const struct echod_listener_config *lc;
+	const struct timeval *idle; /* lc's idle_timeout on this loop */
 	int fd;
 	short watching; /* EV_READ or EV_WRITE: what ev waits for */
 	enum conn_state state;
+	bool winding_down;   /* echod is shutting down */
 	struct conn_buf in;  /* framing "line": a line not yet ended */
 	struct conn_buf out; /* reply bytes the kernel did not take yet */
 	size_t scanned;	     /* in.len known to hold no '\n' */
@@ -159,12 +171,23 @@ conn_close(struct conn *c)
 
 /* On the main thread: take a closed connection off the books. */
 static void
+tcp_conn_forget(struct conn *c)
+{
+	admit_release(c->shard->listener, &c->peer.sa);
+	config_unref(c->lc->config);
+	free(c);
+}
+
+static void
 tcp_conn_release(struct worker_task *t)
 {
 	struct conn *c = (struct conn *)(void *)t;
+	struct listener *l = c->shard->listener;
+	struct echod_server *srv = l->server;
 
-	admit_release(c->shard->listener, &c->peer.sa);
-	free(c);
+	tcp_conn_forget(c);
+	listener_settle(l);
+	server_conn_closed(srv);
 }
 
 /* Close c, and hand it back to the main thread, which admitted it. */
@@ -187,7 +210,8 @@ conn_free(struct conn *c)
 static int
 conn_watch(struct conn *c, short what)
 {
-	static const struct timeval linger = { TCP_LINGER_SECONDS, 0 };
+	static const struct timeval linger = { TCP_LINGER_SECONDS, 0 },
+	    poll = { 0, TCP_WIND_DOWN_POLL_MS * 1000 };
 	bool lingering = c->state == CONN_LINGERING;
 
 	if (c->watching == what && !lingering)
@@ -197,7 +221,8 @@ conn_watch(struct conn *c, short what)
 	c->watching = what;
 	event_assign(CONN_EV(c), c->shard->worker->base, c->fd,
 	    what | EV_PERSIST, tcp_conn_cb, c);
-	return event_add(CONN_EV(c), lingering ? &linger : c->shard->idle);
+	return event_add(CONN_EV(c), !lingering ? c->idle :
+	    c->winding_down ? &poll : &linger);
 }
 
 /* One send(): the bytes the kernel took (0 if none now), -1 if broken. */
@@ -206,8 +231,10 @@ conn_write(struct conn *c, const unsigned char *p, size_t n)
 {
 	ssize_t w;
 
-	if ((w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT)) != -1)
+	if ((w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT)) != -1) {
+		COUNT(c->shard->bytes_out, w);
 		return w;
+	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return 0;
 	conn_debug(c, "send: %s", strerror(errno));
@@ -228,7 +255,8 @@ conn_send(struct conn *c, const unsigned char *p, size_t n)
 	if (c->out.len == 0 && (w = conn_write(c, p, n)) == -1)
 		return -1;
 	if ((size_t)w < n && conn_buf_add(&c->out, p + w, n - w) == -1) {
-		log_warn("%s: a reply", c->shard->listener->name);
+		log_limited(&c->shard->oom_log, ECHOD_LOG_WARNING, "%s: no "
+		    "memory for a reply; closing", c->shard->listener->name);
 		return -1;
 	}
 	return 0;
@@ -249,13 +277,25 @@ conn_flush(struct conn *c)
 	return 0;
 }
 
+/* Winding down: has the client acknowledged every byte sent to it?
+ * Closing can then reset nothing it has not got. */
+static bool
+conn_all_acked(const struct conn *c)
+{
+	int unacked = 0;
+
+	return ioctl(c->fd, SIOCOUTQ, &unacked) == -1 || unacked == 0;
+}
+
 /* The reply is sent: send FIN, then wait for the peer's. */
 static void
 conn_linger(struct conn *c)
 {
 	c->state = CONN_LINGERING;
 	conn_buf_free(&c->in);
-	if (shutdown(c->fd, SHUT_WR) == -1 || conn_watch(c, EV_READ) == -1)
+	if (shutdown(c->fd, SHUT_WR) == -1 ||
+	    (c->winding_down && conn_all_acked(c)) ||
+	    conn_watch(c, EV_READ) == -1)
 		conn_free(c);
 }
 
@@ -267,7 +307,7 @@ conn_linger(struct conn *c)
 static void
 conn_next(struct conn *c)
 {
-	size_t max = (size_t)c->shard->listener->conf->limits.max_pending;
+	size_t max = (size_t)c->lc->limits.max_pending;
 	short what = EV_WRITE;
 
 	if (c->out.len > 0) {
@@ -297,18 +337,20 @@ conn_next(struct conn *c)
 static void
 conn_log(const struct conn *c, const unsigned char *p, size_t len)
 {
-	if (c->shard->listener->conf->log_messages)
-		listener_log_message(c->shard->listener, &c->peer.sa, p, len);
+	if (c->lc->log_messages)
+		listener_log_message(c->shard->listener, c->lc, &c->peer.sa, p,
+		    len);
 }
 
 /* framing "stream": each read is one message. */
 static int
 tcp_conn_stream(struct conn *c, unsigned char *p, size_t n)
 {
-	const struct echod_listener_config *lc = c->shard->listener->conf;
+	const struct echod_listener_config *lc = c->lc;
 
-	c->shard->messages++;
-	c->shard->bytes += n;
+	COUNT(c->shard->messages_in, 1);
+	COUNT(c->shard->messages_out, 1);
+	COUNT(c->shard->bytes_in, n);
 	conn_log(c, p, n);
 	transform_chain_apply(lc->transform, p, n);
 	if (lc->close_after_reply)
@@ -326,10 +368,10 @@ tcp_conn_too_long(struct conn *c)
 {
 	char peer[ECHOD_ADDRSTRLEN];
 
-	log_info("%s: %s: a line longer than max_line (%d bytes); closing",
+	log_limited(&c->shard->long_log, ECHOD_LOG_INFO, "%s: %s: a line "
+	    "longer than max_line (%d bytes); closing",
 	    c->shard->listener->name,
-	    addr_format(&c->peer.sa, peer, sizeof(peer)),
-	    c->shard->listener->conf->max_line);
+	    addr_format(&c->peer.sa, peer, sizeof(peer)), c->lc->max_line);
 	c->state = CONN_REPLIED;
 }
 
@@ -338,9 +380,10 @@ static bool
 tcp_conn_line(void *arg, unsigned char *p, size_t len)
 {
 	struct conn *c = arg;
-	const struct echod_listener_config *lc = c->shard->listener->conf;
+	const struct echod_listener_config *lc = c->lc;
 
-	c->shard->messages++;
+	COUNT(c->shard->messages_in, 1);
+	COUNT(c->shard->messages_out, 1);
 	conn_log(c, p, len);
 	transform_chain_apply(lc->transform, p, len);
 	if (lc->close_after_reply)
@@ -356,13 +399,13 @@ tcp_conn_line(void *arg, unsigned char *p, size_t len)
 static int
 tcp_conn_lines(struct conn *c, unsigned char *p, size_t n, bool held)
 {
-	const struct echod_listener_config *lc = c->shard->listener->conf;
+	const struct echod_listener_config *lc = c->lc;
 	enum framing_result r;
 	size_t end;
 
 	r = framing_lines(p, n, c->scanned, (size_t)lc->max_line,
 	    tcp_conn_line, c, &end);
-	c->shard->bytes += end;
+	COUNT(c->shard->bytes_in, end);
 	if (conn_send(c, p, end) == -1)
 		return -1;
 	if (r == FRAMING_TOO_LONG)
@@ -387,13 +430,13 @@ tcp_conn_lines(struct conn *c, unsigned char *p, size_t n, bool held)
 static void
 tcp_conn_eof(struct conn *c)
 {
-	const struct echod_listener_config *lc = c->shard->listener->conf;
+	const struct echod_listener_config *lc = c->lc;
 
 	if (c->state == CONN_OPEN && c->in.len > 0) {
 		if (c->in.len > (size_t)lc->max_line)
 			tcp_conn_too_long(c);
 		else {
-			c->shard->bytes += c->in.len;
+			COUNT(c->shard->bytes_in, c->in.len);
 			tcp_conn_line(c, c->in.data + c->in.off, c->in.len);
 			if (conn_send(c, c->in.data + c->in.off, c->in.len) == -1) {
 				conn_free(c);
@@ -415,7 +458,7 @@ tcp_conn_eof(struct conn *c)
 static void
 tcp_conn_read(struct conn *c)
 {
-	const struct echod_listener_config *lc = c->shard->listener->conf;
+	const struct echod_listener_config *lc = c->lc;
 	unsigned char *p = c->shard->worker->rbuf;
 	size_t room = WORKER_READ_SIZE;
 	ssize_t n;
@@ -445,7 +488,8 @@ tcp_conn_read(struct conn *c)
 	}
 	if (c->state == CONN_LINGERING) {
 		c->discarded += n;
-		if (c->discarded > TCP_LINGER_MAX)
+		if (c->winding_down ? conn_all_acked(c) :
+		    c->discarded > TCP_LINGER_MAX)
 			conn_free(c);
 		return;
 	}
@@ -468,11 +512,11 @@ tcp_conn_idle(struct conn *c)
 	char peer[ECHOD_ADDRSTRLEN];
 	struct shard *sh = c->shard;
 
-	sh->idle_closed++;
+	COUNT(sh->idle_closed, 1);
 	log_limited(&sh->idle_log, ECHOD_LOG_INFO, "%s: %s: idle for %d s; "
 	    "closing", sh->listener->name,
 	    addr_format_peer(&c->peer.sa, peer, sizeof(peer)),
-	    sh->listener->conf->limits.idle_timeout);
+	    c->lc->limits.idle_timeout);
 	conn_free(c);
 }
 
@@ -484,6 +528,8 @@ tcp_conn_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	if (what & EV_TIMEOUT) {
 		if (c->state == CONN_LINGERING) {
+			if (c->winding_down && !conn_all_acked(c))
+				return; /* the shutdown's deadline bounds it */
 			conn_debug(c, "no FIN from the client");
 			conn_free(c);
 		} else
@@ -500,6 +546,24 @@ tcp_conn_cb(evutil_socket_t fd, short what, void *arg)
 		conn_next(c);
 }
 
+void
+listener_tcp_wind_down(struct shard *sh)
+{
+	struct conn *c, *next;
+
+	for (c = LIST_FIRST(&sh->conns); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		c->winding_down = true;
+		if (c->state == CONN_LINGERING)
+			continue;
+		if (c->state == CONN_OPEN) {
+			c->state = CONN_REPLIED;
+			conn_buf_free(&c->in);
+		}
+		conn_next(c);
+	}
+}
+
 /* On the worker's thread: start serving a handed-over connection. */
 static void
 tcp_conn_start(struct worker_task *t)
@@ -507,7 +571,7 @@ tcp_conn_start(struct worker_task *t)
 	struct conn *c = (struct conn *)(void *)t;
 
 	LIST_INSERT_HEAD(&c->shard->conns, c, entry);
-	c->shard->connections++;
+	c->idle = worker_timeout(c->shard->worker, &c->lc->idle);
 	conn_debug(c, "connected, worker %u", c->shard->worker->id);
 	if (conn_watch(c, EV_READ) == -1)
 		conn_free(c);
@@ -534,7 +598,9 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	if ((c = calloc(1, sizeof(*c) + event_get_struct_event_size())) ==
 	    NULL) {
-		log_warn("%s: connection", l->name);
+		/* Worker 0's shard: this is its thread. */
+		log_limited(&l->shards[0].oom_log, ECHOD_LOG_WARNING, "%s: no "
+		    "memory for a connection; closing it", l->name);
 		close(fd);
 		admit_release(l, sa);
 		return;
@@ -544,6 +610,8 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		srv->next_worker = 0;
 	c->handoff.run = tcp_conn_start;
 	c->shard = &l->shards[w->id];
+	c->lc = l->conf;
+	config_ref(l->conf->config);
 	c->fd = fd;
 	c->state = CONN_OPEN;
 	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen :
@@ -576,30 +644,27 @@ tcp_accept_error_cb(struct evconnlistener *evl, void *arg)
 static int
 tcp_start(struct listener *l, char *err, size_t errlen)
 {
-	struct timeval idle = { l->conf->limits.idle_timeout, 0 };
-	unsigned int i;
-
-	/* One timeout shared by many events: libevent then keeps them in
-	 * a queue instead of its heap. */
-	for (i = 0; idle.tv_sec > 0 && i < l->server->nworkers; i++) {
-		l->shards[i].idle = event_base_init_common_timeout(
-		    l->shards[i].worker->base, &idle);
-		if (l->shards[i].idle == NULL) {
-			snprintf(err, errlen, "%s: cannot set up idle_timeout",
-			    l->name);
-			return -1;
-		}
-	}
+	/* Backlog 0: listener_open has called listen() already. */
 	l->evl = evconnlistener_new(l->server->base, tcp_accept_cb, l,
-	    LEV_OPT_CLOSE_ON_EXEC, TCP_BACKLOG, l->fd);
+	    LEV_OPT_CLOSE_ON_EXEC, 0, l->fd);
 	if (l->evl == NULL) {
-		snprintf(err, errlen, "%s: listen: %s", l->name, strerror(errno));
+		snprintf(err, errlen, "%s: %s", l->name, strerror(errno));
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->evl, tcp_accept_error_cb);
 	if (l->server->adm.paused)
 		evconnlistener_disable(l->evl);
 	return 0;
+}
+
+/* Accept no more; the connections stay on their workers. */
+static void
+tcp_retire(struct listener *l)
+{
+	evconnlistener_free(l->evl);
+	l->evl = NULL;
+	close(l->fd);
+	l->fd = -1;
 }
 
 /* Every worker is at rest: their connections can be closed from here. */
@@ -612,13 +677,16 @@ tcp_stop(struct listener *l)
 	for (i = 0; i < l->server->nworkers; i++)
 		while ((c = LIST_FIRST(&l->shards[i].conns)) != NULL) {
 			conn_close(c);
-			tcp_conn_release(&c->handoff);
+			tcp_conn_forget(c);
 		}
-	evconnlistener_free(l->evl);
-	close(l->fd);
+	if (l->evl != NULL)
+		evconnlistener_free(l->evl);
+	if (l->fd != -1)
+		close(l->fd);
 }
 
 const struct listener_ops listener_tcp_ops = {
 	.start = tcp_start,
+	.retire = tcp_retire,
 	.stop = tcp_stop,
 };

@@ -147,22 +147,26 @@ static void
 udp_send(struct shard *sh, int fd, struct udp_batch *b, int n)
 {
 	char name[ECHOD_ADDRSTRLEN];
-	int i = 0, sent;
+	uint64_t bytes = 0;
+	int i = 0, k, sent;
 
 	while (i < n) {
 		sent = sendmmsg(fd, b->replies + i, n - i,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (sent > 0) {
+			for (k = i; k < i + sent; k++)
+				bytes += b->replies[k].msg_len;
 			i += sent;
 			continue;
 		}
 		/* The reply at i failed; the kernel says why. */
-		sh->dropped++;
+		COUNT(sh->dropped, 1);
 		log_debug("%s: reply to %s: %s", sh->listener->name,
 		    addr_format(b->replies[i].msg_hdr.msg_name, name,
 			sizeof(name)), strerror(errno));
 		i++;
 	}
+	COUNT(sh->bytes_out, bytes);
 }
 
 /* A monotonic clock in milliseconds, for the rate limit. */
@@ -179,14 +183,14 @@ udp_now_ms(void)
 static bool
 udp_refuse(struct shard *sh, const struct sockaddr *peer, uint64_t now_ms)
 {
-	const struct echod_server *srv = sh->listener->server;
+	const struct echod_config *conf = sh->lc->config;
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)
 	    (const void *)peer;
 	unsigned char key[16];
 	char what[64];
 
 	/* sin_port and sin6_port sit at the same offset. */
-	if (config_udp_port_ignored(srv->config, ntohs(sin->sin_port))) {
+	if (config_udp_port_ignored(conf, ntohs(sin->sin_port))) {
 		snprintf(what, sizeof(what), "source port %u is never answered",
 		    ntohs(sin->sin_port));
 		listener_refused(sh, peer, REFUSED_LOOP, what);
@@ -198,13 +202,13 @@ udp_refuse(struct shard *sh, const struct sockaddr *peer, uint64_t now_ms)
 		    "broadcast or unspecified source is never answered");
 		return true;
 	}
-	if (!acl_permits(&sh->listener->conf->acl, key)) {
+	if (!acl_permits(&sh->lc->acl, key)) {
 		listener_refused(sh, peer, REFUSED_ACL, "not allowed by "
 		    "allow/deny");
 		return true;
 	}
-	if (srv->udp_rate != NULL &&
-	    !rate_table_take(srv->udp_rate, key, now_ms)) {
+	if (conf->udp_rate > 0 &&
+	    !rate_table_take(sh->listener->server->udp_rate, key, now_ms)) {
 		listener_refused(sh, peer, REFUSED_RATE, "over udp_rate");
 		return true;
 	}
@@ -216,6 +220,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct shard *sh = arg;
 	const struct listener *l = sh->listener;
+	const struct echod_listener_config *lc = sh->lc;
 	struct udp_batch *b = sh->worker->udp;
 	struct msghdr *h;
 	uint64_t now_ms;
@@ -230,21 +235,21 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			log_debug("%s: recvmmsg: %s", l->name, strerror(errno));
 		return;
 	}
-	now_ms = l->server->udp_rate != NULL ? udp_now_ms() : 0;
+	now_ms = lc->config->udp_rate > 0 ? udp_now_ms() : 0;
 	for (i = 0, r = 0; i < n; i++) {
 		h = &b->msgs[i].msg_hdr;
 		len = b->msgs[i].msg_len;
-		sh->messages++;
-		sh->bytes += len;
+		COUNT(sh->messages_in, 1);
+		COUNT(sh->bytes_in, len);
 		if (h->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-			sh->dropped++;
+			COUNT(sh->dropped, 1);
 			continue;
 		}
 		if (udp_refuse(sh, h->msg_name, now_ms))
 			continue;
-		if (l->conf->log_messages)
-			listener_log_message(l, h->msg_name, b->data[i], len);
-		transform_chain_apply(l->conf->transform, b->data[i], len);
+		if (lc->log_messages)
+			listener_log_message(l, lc, h->msg_name, b->data[i], len);
+		transform_chain_apply(lc->transform, b->data[i], len);
 		b->iov[i].iov_len = len;
 		if (h->msg_controllen > 0)
 			udp_reply_source(h);
@@ -252,25 +257,45 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			h->msg_control = NULL;
 		b->replies[r++].msg_hdr = *h;
 	}
+	COUNT(sh->messages_out, r);
 	udp_send(sh, fd, b, r);
 	/* Only the slots just used were changed. */
 	for (i = 0; i < n; i++)
 		udp_batch_arm(b, i);
 }
 
-/* Stop every worker's watch on l's socket. */
+/* Errands, on each shard's worker. */
 static void
-udp_unwatch(struct listener *l)
+udp_watch(struct shard *sh)
 {
-	unsigned int i;
-
-	for (i = 0; i < l->server->nworkers; i++)
-		if (l->shards[i].read_ev != NULL) {
-			event_free(l->shards[i].read_ev);
-			l->shards[i].read_ev = NULL;
-		}
+	if (event_add(sh->read_ev, NULL) == -1)
+		log_warnx("%s: worker %u cannot watch the socket",
+		    sh->listener->name, sh->worker->id);
 }
 
+static void
+udp_unwatch(struct shard *sh)
+{
+	event_free(sh->read_ev);
+	sh->read_ev = NULL;
+}
+
+/* The settings the main thread put in next_lc are this worker's now;
+ * the old ones go back in next_lc, to be let go of. */
+static void
+udp_switch(struct shard *sh)
+{
+	const struct echod_listener_config *old = sh->lc;
+
+	sh->lc = sh->next_lc;
+	sh->next_lc = old;
+}
+
+/*
+ * Every worker watches the socket, each with an event of its own on its
+ * own loop: made here, added there.  A worker's udp_batch is made here
+ * too, before it has a socket to read, so never while it reads one.
+ */
 static int
 udp_start(struct listener *l, char *err, size_t errlen)
 {
@@ -300,25 +325,54 @@ udp_start(struct listener *l, char *err, size_t errlen)
 			break;
 		sh->read_ev = event_new(sh->worker->base, l->fd,
 		    EV_READ | EV_PERSIST, udp_read_cb, sh);
-		if (sh->read_ev == NULL || event_add(sh->read_ev, NULL) == -1)
+		if (sh->read_ev == NULL)
 			break;
+		sh->lc = l->conf;
+		config_ref(l->conf->config);
 	}
 	if (i < l->server->nworkers) {
 		snprintf(err, errlen, "%s: cannot watch the socket", l->name);
-		udp_unwatch(l);
 		return -1;
 	}
+	listener_errand(l, udp_watch);
 	return 0;
+}
+
+static void
+udp_retire(struct listener *l)
+{
+	/* The socket closes in udp_stop, once no worker can be reading. */
+	listener_errand(l, udp_unwatch);
+}
+
+static void
+udp_switch_conf(struct listener *l)
+{
+	unsigned int i;
+
+	for (i = 0; i < l->server->nworkers; i++) {
+		l->shards[i].next_lc = l->next;
+		config_ref(l->next->config);
+	}
+	listener_errand(l, udp_switch);
 }
 
 static void
 udp_stop(struct listener *l)
 {
-	udp_unwatch(l);
+	unsigned int i;
+
+	for (i = 0; i < l->server->nworkers; i++)
+		if (l->shards[i].read_ev != NULL) {
+			event_free(l->shards[i].read_ev);
+			l->shards[i].read_ev = NULL;
+		}
 	close(l->fd);
 }
 
 const struct listener_ops listener_udp_ops = {
 	.start = udp_start,
+	.retire = udp_retire,
+	.switch_conf = udp_switch_conf,
 	.stop = udp_stop,
 };

@@ -1,13 +1,15 @@
 /*
  * log.c: the daemon's log, and the bridge that brings libevent's own
- * warnings into it.  Each message is written with one write(2) so that
- * lines from different threads never interleave.
+ * warnings into it.  On standard error each message is written with one
+ * write(2), so that lines from different threads never interleave;
+ * syslog(3) is safe from any thread.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,13 +18,17 @@
 #include "log.h"
 
 static const char *log_progname = "echod";
-static int log_level = ECHOD_LOG_INFO;
+static int log_level = ECHOD_LOG_INFO; /* read and set atomically */
+static bool log_stderr = true;
 
-static const char *const log_level_names[] = {
-	[ECHOD_LOG_ERROR] = "error: ",
-	[ECHOD_LOG_WARNING] = "warning: ",
-	[ECHOD_LOG_INFO] = "",
-	[ECHOD_LOG_DEBUG] = "debug: ",
+static const struct {
+	const char *name, *prefix;
+	int priority;
+} log_levels[] = {
+	[ECHOD_LOG_ERROR] = { "error", "error: ", LOG_ERR },
+	[ECHOD_LOG_WARNING] = { "warning", "warning: ", LOG_WARNING },
+	[ECHOD_LOG_INFO] = { "info", "", LOG_INFO },
+	[ECHOD_LOG_DEBUG] = { "debug", "debug: ", LOG_DEBUG },
 };
 
 /* Format one line and write it; errnum >= 0 appends its strerror. */
@@ -32,11 +38,16 @@ log_vwrite(int level, int errnum, const char *fmt, va_list ap)
 	char msg[8192], line[8448];
 	int n;
 
-	if (level > log_level)
+	if (level > log_get_level())
 		return;
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (!log_stderr) {
+		syslog(log_levels[level].priority, "%s%s%s", msg,
+		    errnum >= 0 ? ": " : "", errnum >= 0 ? strerror(errnum) : "");
+		return;
+	}
 	n = snprintf(line, sizeof(line), "%s: %s%s%s%s\n", log_progname,
-	    log_level_names[level], msg, errnum >= 0 ? ": " : "",
+	    log_levels[level].prefix, msg, errnum >= 0 ? ": " : "",
 	    errnum >= 0 ? strerror(errnum) : "");
 	if (n < 0)
 		return;
@@ -75,17 +86,44 @@ log_libevent_cb(int severity, const char *msg)
 }
 
 void
-log_init(const char *progname, int level)
+log_init(const char *progname, int level, bool to_stderr)
 {
 	log_progname = progname;
-	log_level = level;
+	log_set_level(level);
+	log_stderr = to_stderr;
+	/* Connect now, while /dev/log is certainly reachable. */
+	if (!to_stderr)
+		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	event_set_log_callback(log_libevent_cb);
 }
 
 int
 log_get_level(void)
 {
-	return log_level;
+	return __atomic_load_n(&log_level, __ATOMIC_RELAXED);
+}
+
+void
+log_set_level(int level)
+{
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
+}
+
+int
+log_level_parse(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
+		if (strcmp(name, log_levels[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+log_level_name(int level)
+{
+	return log_levels[level].name;
 }
 
 bool
@@ -111,7 +149,7 @@ log_limited(struct log_limit *ll, int level, const char *fmt, ...)
 	uint64_t held;
 	va_list ap;
 
-	if (level > log_level || !log_limit_pass(ll, &held))
+	if (level > log_get_level() || !log_limit_pass(ll, &held))
 		return;
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);

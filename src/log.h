@@ -1,7 +1,8 @@
 /*
  * log.h: echod's log.  Messages go to standard error, one line each,
- * prefixed with the program name and, below info, the level.  The
- * _warn and fatal forms append strerror(errno); the x forms do not.
+ * prefixed with the program name and, below info, the level; or, for a
+ * daemon, to syslog (facility daemon), where the journal picks them up.
+ * The _warn and fatal forms append strerror(errno); the x forms do not.
  */
 #ifndef ECHOD_LOG_H
 #define ECHOD_LOG_H
@@ -16,10 +17,16 @@ enum echod_log_level {
 	ECHOD_LOG_DEBUG,
 };
 
-/* Start logging as progname at the given level; routes libevent's log. */
-void log_init(const char *progname, int level);
-/* The current level; messages above it are dropped. */
+/* Start logging as progname at the given level, to standard error or
+ * to syslog; routes libevent's log here too. */
+void log_init(const char *progname, int level, bool to_stderr);
+/* The current level; messages above it are dropped.  Safe from any
+ * thread, and so is setting it. */
 int log_get_level(void);
+void log_set_level(int level);
+/* "error", "warning", "info" or "debug" as a level; -1 if none. */
+int log_level_parse(const char *name);
+const char *log_level_name(int level);
 
 /*
  * One kind of event that a client can repeat at will (a refusal, a

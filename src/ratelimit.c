@@ -45,6 +45,15 @@ rate_table_new(int rate, int burst)
 }
 
 void
+rate_table_set(struct rate_table *t, int rate, int burst)
+{
+	pthread_mutex_lock(&t->lock);
+	t->rate = (uint64_t)rate;
+	t->burst = (uint64_t)burst * 1000;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void
 rate_table_free(struct rate_table *t)
 {
 	if (t == NULL)

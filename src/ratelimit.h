@@ -18,6 +18,8 @@ struct rate_table;
  * of memory. */
 struct rate_table *rate_table_new(int rate, int burst);
 void rate_table_free(struct rate_table *);
+/* New rate and burst (a reload); safe from any thread. */
+void rate_table_set(struct rate_table *, int rate, int burst);
 /* May one more datagram from key (see addr_key) pass at now_ms, a
  * monotonic clock in milliseconds?  Safe from any thread. */
 bool rate_table_take(struct rate_table *, const unsigned char key[16],

@@ -5,10 +5,14 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 
+#include <netinet/in.h>
+
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -18,45 +22,56 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "server.h"
+#include "systemd.h"
 #include "transform.h"
 #include "worker.h"
+
+/* Listeners on list, for systemd's status line. */
+static unsigned int
+server_count(const struct listener_list *list)
+{
+	const struct listener *l;
+	unsigned int n = 0;
+
+	TAILQ_FOREACH(l, list, entry)
+		n++;
+	return n;
+}
+
+static void server_shutdown(struct echod_server *, const char *why);
 
 static void
 server_stop_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct echod_server *srv = arg;
-
 	(void)what;
-	log_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	event_base_loopbreak(srv->base);
+	server_shutdown(arg, sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
-/*
- * Applying a new configuration is not built yet; what SIGHUP does so far
- * is read and check the file again (modules included), as whoever echod
- * now runs as, so that an admin learns now, not at the next restart,
- * that it is broken or no longer readable.
- */
 static void
 server_hup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct echod_server *srv = arg;
-	struct echod_config *conf;
-	char *errors;
 
 	(void)sig;
 	(void)what;
-	if ((conf = config_load(srv->config->path, &errors)) == NULL) {
-		log_lines(ECHOD_LOG_WARNING, "SIGHUP: ", errors);
-		free(errors);
-		log_warnx("SIGHUP: %s has errors; echod runs on as it was",
-		    srv->config->path);
+	if (srv->stopping)
+		return;
+	/* A switch still under way on some worker: after it, not during. */
+	if (srv->errands > 0) {
+		log_info("SIGHUP: reloading once the last reload is done");
+		srv->reload_wanted = true;
 		return;
 	}
-	config_free(conf);
-	log_warnx("SIGHUP: %s is valid, but applying it without a restart is "
-	    "not implemented yet; restart echod to apply it",
-	    srv->config->path);
+	(void)server_reload(srv);
+}
+
+void
+server_errands_done(struct echod_server *srv)
+{
+	if (srv->reload_wanted && !srv->stopping) {
+		srv->reload_wanted = false;
+		(void)server_reload(srv);
+	}
 }
 
 /*
@@ -96,8 +111,77 @@ server_nworkers(const struct echod_config *conf)
 	    (unsigned int)n;
 }
 
+/* Take the sockets systemd passed, noting what each one is. */
+static int
+server_take_passed(struct echod_server *srv)
+{
+	struct passed_socket *ps;
+	socklen_t len;
+	int n = systemd_listen_fds(), i;
+
+	if (n == 0)
+		return 0;
+	if ((srv->passed = calloc((size_t)n, sizeof(*srv->passed))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		ps = &srv->passed[srv->npassed++];
+		ps->fd = SYSTEMD_LISTEN_FDS_START + i;
+		len = sizeof(ps->type);
+		if (getsockopt(ps->fd, SOL_SOCKET, SO_TYPE, &ps->type, &len) ==
+		    -1) {
+			log_warn("descriptor %d passed by systemd", ps->fd);
+			ps->type = -1;
+			continue;
+		}
+		len = sizeof(ps->addr);
+		if (getsockname(ps->fd, (struct sockaddr *)&ps->addr, &len) == -1)
+			ps->type = -1;
+		/* libevent and the UDP path want it non-blocking. */
+		(void)fcntl(ps->fd, F_SETFL, fcntl(ps->fd, F_GETFL) | O_NONBLOCK);
+	}
+	log_info("%zu socket%s passed by systemd", srv->npassed,
+	    srv->npassed == 1 ? "" : "s");
+	return 0;
+}
+
+int
+server_passed_socket(struct echod_server *srv, int type,
+    const struct sockaddr *sa)
+{
+	size_t i;
+
+	for (i = 0; i < srv->npassed; i++)
+		if (!srv->passed[i].taken && srv->passed[i].type == type &&
+		    addr_equal((struct sockaddr *)&srv->passed[i].addr, sa)) {
+			srv->passed[i].taken = true;
+			return srv->passed[i].fd;
+		}
+	return -1;
+}
+
+/* The port of a passed socket that lc's range could take; 0 if none. */
+static int
+server_passed_port(const struct echod_server *srv,
+    const struct echod_listener_config *lc)
+{
+	const struct passed_socket *ps;
+	int type = lc->protocol == ECHOD_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	size_t i;
+	int port;
+
+	for (i = 0; i < srv->npassed; i++) {
+		ps = &srv->passed[i];
+		port = ntohs(((const struct sockaddr_in *)(const void *)
+		    &ps->addr)->sin_port);
+		if (!ps->taken && ps->type == type && port >= lc->port_min &&
+		    port <= lc->port_max)
+			return port;
+	}
+	return 0;
+}
+
 struct echod_server *
-server_new(const struct echod_config *conf)
+server_new(struct echod_config *conf, int log_level)
 {
 	struct echod_server *srv;
 	unsigned int i;
@@ -106,7 +190,10 @@ server_new(const struct echod_config *conf)
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return NULL;
 	srv->config = conf;
+	srv->log_level = log_level;
+	clock_gettime(CLOCK_MONOTONIC, &srv->started);
 	TAILQ_INIT(&srv->listeners);
+	TAILQ_INIT(&srv->retired);
 	srv->nworkers = server_nworkers(conf);
 	if ((srv->workers = calloc(srv->nworkers, sizeof(*srv->workers))) ==
 	    NULL) {
@@ -117,10 +204,10 @@ server_new(const struct echod_config *conf)
 		if (worker_init(&srv->workers[i], srv, i) == -1)
 			goto fail;
 	srv->base = srv->workers[0].base;
-	if (admit_init(srv) == -1)
+	if (admit_init(srv) == -1 || server_take_passed(srv) == -1)
 		goto fail;
-	if (conf->udp_rate > 0 &&
-	    (srv->udp_rate = rate_table_new(conf->udp_rate, conf->udp_burst)) ==
+	/* Made even if udp_rate is 0: a reload may set it. */
+	if ((srv->udp_rate = rate_table_new(conf->udp_rate, conf->udp_burst)) ==
 	    NULL)
 		goto fail;
 	srv->sigint = evsignal_new(srv->base, SIGINT, server_stop_cb, srv);
@@ -137,55 +224,56 @@ fail:
 	return NULL;
 }
 
-/* Log what a listener serves, once every listener is open. */
+/* What a listener serves, in the log, as it opens or a reload changes it. */
 static void
-server_announce(struct echod_server *srv)
+server_announce(const struct listener *l, const char *verb)
 {
-	const struct echod_listener_config *lc;
-	struct listener *l;
-	char range[32];
+	const struct echod_listener_config *lc = l->conf;
+	char range[32] = "";
 
-	TAILQ_FOREACH(l, &srv->listeners, entry) {
-		lc = l->conf;
-		range[0] = '\0';
-		if (config_port_is_range(lc))
-			snprintf(range, sizeof(range), " (picked from %d-%d)",
-			    lc->port_min, lc->port_max);
-		log_info("listening on %s%s, transform %s%s%s%s", l->name,
-		    range, config_transform_name(lc),
-		    lc->framing == ECHOD_FRAMING_LINE ? ", framing line" : "",
-		    lc->close_after_reply ? ", close after reply" : "",
-		    lc->log_messages ? ", logging messages" : "");
-		l->announced = true;
-	}
+	if (config_port_is_range(lc))
+		snprintf(range, sizeof(range), " (picked from %d-%d)",
+		    lc->port_min, lc->port_max);
+	log_info("%s %s%s, transform %s%s%s%s", verb, l->name, range,
+	    config_transform_name(lc),
+	    lc->framing == ECHOD_FRAMING_LINE ? ", framing line" : "",
+	    lc->close_after_reply ? ", close after reply" : "",
+	    lc->log_messages ? ", logging messages" : "");
 }
 
 /*
- * Open listener i, and with it those that share its pick, at one port
- * of its range that is free for all of them, starting from a random
- * one.  A fixed port is a range of one.
+ * Open listener i of conf into list, and with it those that share its
+ * pick, at one port of its range that is free for all of them, starting
+ * from a random one, or from a socket systemd passed; only at port, if
+ * that is not 0 (a reload keeps a pick).  A fixed port is a range of one.
  */
 static int
-server_open_range(struct echod_server *srv, size_t i, bool *opened)
+server_open_range(struct echod_server *srv, const struct echod_config *conf,
+    struct listener_list *list, size_t i, bool *opened, int port)
 {
-	const struct echod_config *conf = srv->config;
 	const struct echod_listener_config *lc = &conf->listeners[i];
 	unsigned int n = lc->port_max - lc->port_min + 1, start = 0, k;
-	struct listener *mark = TAILQ_LAST(&srv->listeners, listener_list);
+	struct listener *mark = TAILQ_LAST(list, listener_list);
 	char err[512], name[ECHOD_ADDRSTRLEN + 16];
 	bool in_use = false;
 	size_t j;
 
-	if (n > 1 && getrandom(&start, sizeof(start), 0) != sizeof(start))
+	if (port != 0) {
+		start = (unsigned int)(port - lc->port_min);
+		n = 1;
+	} else if ((port = server_passed_port(srv, lc)) != 0)
+		start = (unsigned int)(port - lc->port_min);
+	else if (n > 1 && getrandom(&start, sizeof(start), 0) != sizeof(start))
 		start = (unsigned int)getpid();
 	for (k = 0; k < n; k++) {
+		port = lc->port_min + (int)((start + k) %
+		    (unsigned int)(lc->port_max - lc->port_min + 1));
 		for (j = i; j < conf->nlisteners; j++) {
 			if (j != i && (opened[j] ||
 			    !config_same_pick(lc, &conf->listeners[j])))
 				continue;
-			if (listener_open(srv, &conf->listeners[j],
-			    lc->port_min + (start + k) % n, &in_use, err,
-			    sizeof(err)) == -1)
+			if (listener_open(srv, list, &conf->listeners[j], port,
+			    &in_use, err, sizeof(err)) == -1)
 				break;
 		}
 		if (j == conf->nlisteners) {
@@ -195,7 +283,7 @@ server_open_range(struct echod_server *srv, size_t i, bool *opened)
 					opened[j] = true;
 			return 0;
 		}
-		listener_close_after(srv, mark);
+		listener_close_after(list, mark);
 		if (!in_use)
 			break;
 	}
@@ -207,35 +295,90 @@ server_open_range(struct echod_server *srv, size_t i, bool *opened)
 	return -1;
 }
 
+/*
+ * Open every listener of conf not already open (opened[i]) into list:
+ * fixed ports first, so that no range takes one of them.  A range whose
+ * pick srv already holds for a listener that shares it keeps that port.
+ */
+static int
+server_open_all(struct echod_server *srv, const struct echod_config *conf,
+    struct listener_list *list, bool *opened)
+{
+	const struct echod_listener_config *lc;
+	const struct listener *kept;
+	size_t i;
+	int pass, port;
+
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < conf->nlisteners; i++) {
+			lc = &conf->listeners[i];
+			if (opened[i] || config_port_is_range(lc) != pass)
+				continue;
+			port = 0;
+			TAILQ_FOREACH(kept, &srv->listeners, entry)
+				if (kept->next != NULL &&
+				    config_same_pick(kept->next, lc))
+					port = kept->port;
+			if (server_open_range(srv, conf, list, i, opened,
+			    port) == -1)
+				return -1;
+		}
+	return 0;
+}
+
 int
 server_open(struct echod_server *srv)
 {
 	const struct echod_config *conf = srv->config;
+	struct listener *l;
+	char name[ECHOD_ADDRSTRLEN + 16];
 	bool *opened;
 	size_t i;
-	int pass, rc = 0;
+	int rc;
 
 	if ((opened = calloc(conf->nlisteners + 1, sizeof(*opened))) == NULL) {
 		log_errorx("out of memory");
 		return -1;
 	}
-	/* Fixed ports (pass 0) first, so that no range takes one of them. */
-	for (pass = 0; pass < 2 && rc == 0; pass++)
-		for (i = 0; i < conf->nlisteners && rc == 0; i++)
-			if (!opened[i] &&
-			    config_port_is_range(&conf->listeners[i]) == pass)
-				rc = server_open_range(srv, i, opened);
+	rc = server_open_all(srv, conf, &srv->listeners, opened);
 	free(opened);
+	for (i = 0; rc == 0 && i < srv->npassed; i++)
+		if (!srv->passed[i].taken) {
+			addr_format((struct sockaddr *)&srv->passed[i].addr,
+			    name, sizeof(name));
+			log_errorx("%s: the %s socket %s passed by systemd "
+			    "matches no listener; add one with that protocol, "
+			    "address and port", conf->path,
+			    srv->passed[i].type == SOCK_DGRAM ? "udp" : "tcp",
+			    name);
+			rc = -1;
+		}
+	TAILQ_FOREACH(l, &srv->listeners, entry)
+		if (rc == 0 && (rc = listener_start(l)) == 0) {
+			server_announce(l, "listening on");
+			l->announced = true;
+		}
 	if (rc == 0)
 		rc = admit_size(srv);
-	if (rc == 0)
-		server_announce(srv);
 	return rc;
+}
+
+/* WatchdogSec=: tell systemd the main loop still turns. */
+static void
+server_watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	(void)systemd_notify("WATCHDOG=1");
 }
 
 int
 server_run(struct echod_server *srv)
 {
+	uint64_t usec = systemd_watchdog_usec();
+	struct timeval half = { (time_t)(usec / 2000000),
+		(suseconds_t)(usec / 2 % 1000000) };
 	unsigned int i;
 	int rc;
 
@@ -244,9 +387,15 @@ server_run(struct echod_server *srv)
 			log_warn("worker %u", i);
 			break;
 		}
+	if (usec > 0 && (srv->watchdog = event_new(srv->base, -1, EV_PERSIST,
+	    server_watchdog_cb, srv)) != NULL)
+		event_add(srv->watchdog, &half);
 	if (i == srv->nworkers) {
 		log_info("echod %s ready, %u worker%s", PACKAGE_VERSION,
 		    srv->nworkers, srv->nworkers == 1 ? "" : "s");
+		if (systemd_notify("READY=1\nSTATUS=serving %u listeners",
+		    server_count(&srv->listeners)) == -1)
+			log_warn("telling systemd echod is ready");
 		rc = event_base_dispatch(srv->base);
 	} else
 		rc = -1;
@@ -257,17 +406,184 @@ server_run(struct echod_server *srv)
 	return rc;
 }
 
+/* Settings a running echod cannot take: say so, keep the old ones. */
+static void
+server_reload_warn(const struct echod_config *old, struct echod_config *conf)
+{
+	if (conf->workers != old->workers)
+		log_warnx("SIGHUP: workers changed; that takes a restart");
+	if (strcmp(conf->user, old->user) != 0 ||
+	    strcmp(conf->group, old->group) != 0)
+		log_warnx("SIGHUP: user or group changed; that takes a restart");
+}
+
+int
+server_reload(struct echod_server *srv)
+{
+	struct echod_config *conf, *old = srv->config;
+	struct listener_list opened_now = TAILQ_HEAD_INITIALIZER(opened_now);
+	struct listener *l, *next;
+	unsigned int kept = 0, added = 0, closed = 0;
+	char *errors;
+	bool *opened = NULL;
+	size_t i;
+	int rc = -1;
+
+	(void)systemd_notify_reloading();
+	log_info("SIGHUP: reloading %s", old->path);
+	if ((conf = config_load(old->path, &errors)) == NULL) {
+		log_lines(ECHOD_LOG_WARNING, "SIGHUP: ", errors);
+		free(errors);
+		log_warnx("SIGHUP: %s has errors; nothing changed", old->path);
+		goto done;
+	}
+	if ((opened = calloc(conf->nlisteners + 1, sizeof(*opened))) == NULL) {
+		log_errorx("SIGHUP: out of memory; nothing changed");
+		goto done;
+	}
+	/* Which listeners stay: the same sockets asked for.  l->next is the
+	 * plan until it is carried out. */
+	TAILQ_FOREACH(l, &srv->listeners, entry) {
+		l->next = NULL;
+		for (i = 0; i < conf->nlisteners && l->next == NULL; i++)
+			if (config_same_bind(l->conf, &conf->listeners[i])) {
+				l->next = &conf->listeners[i];
+				opened[i] = true;
+			}
+	}
+	/* The new ones first: if one cannot open, nothing has changed. */
+	if (server_open_all(srv, conf, &opened_now, opened) == -1) {
+		listener_close_after(&opened_now, NULL);
+		TAILQ_FOREACH(l, &srv->listeners, entry)
+			l->next = NULL;
+		log_warnx("SIGHUP: nothing changed");
+		goto done;
+	}
+	server_reload_warn(old, conf);
+	TAILQ_FOREACH_SAFE(l, &srv->listeners, entry, next) {
+		if (l->next == NULL) {
+			log_info("closing %s: no longer in %s", l->name,
+			    conf->path);
+			listener_retire(l);
+			closed++;
+			continue;
+		}
+		listener_switch(l, l->next);
+		server_announce(l, "serving");
+		kept++;
+	}
+	while ((l = TAILQ_FIRST(&opened_now)) != NULL) {
+		TAILQ_REMOVE(&opened_now, l, entry);
+		/* Out of memory only: that listener is not served. */
+		if (listener_start(l) == -1) {
+			listener_free(l);
+			continue;
+		}
+		TAILQ_INSERT_TAIL(&srv->listeners, l, entry);
+		server_announce(l, "listening on");
+		l->announced = true;
+		added++;
+	}
+	srv->config = conf;
+	conf = old; /* let go of below */
+	rate_table_set(srv->udp_rate, srv->config->udp_rate,
+	    srv->config->udp_burst);
+	if (srv->log_level == -1)
+		log_set_level(srv->config->log_level);
+	(void)admit_size(srv);
+	log_info("SIGHUP: reloaded %s: %u listener%s kept, %u opened, "
+	    "%u closed", srv->config->path, kept, kept == 1 ? "" : "s", added,
+	    closed);
+	rc = 0;
+done:
+	free(opened);
+	config_unref(conf);
+	(void)systemd_notify("READY=1\nSTATUS=serving %u listeners",
+	    server_count(&srv->listeners));
+	return rc;
+}
+
+/* Time is up: close what is left. */
+static void
+server_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct echod_server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	log_warnx("shutdown_timeout (%d s): closing %llu connections that "
+	    "are not done", srv->config->shutdown_timeout,
+	    (unsigned long long)srv->adm.open);
+	event_base_loopbreak(srv->base);
+}
+
+/*
+ * SIGTERM: accept no more, answer no new input, let every connection
+ * send what is pending and close, for up to shutdown_timeout; then
+ * stop.  A second signal stops at once.
+ */
+static void
+server_shutdown(struct echod_server *srv, const char *why)
+{
+	struct timeval tv = { srv->config->shutdown_timeout, 0 };
+	struct listener *l, *next;
+
+	if (srv->stopping) {
+		log_info("%s: stopping now", why);
+		event_base_loopbreak(srv->base);
+		return;
+	}
+	srv->stopping = true;
+	(void)systemd_notify("STOPPING=1");
+	log_info("%s: shutting down; %llu connections to finish, for up to "
+	    "%d s", why, (unsigned long long)srv->adm.open,
+	    srv->config->shutdown_timeout);
+	TAILQ_FOREACH_SAFE(l, &srv->listeners, entry, next)
+		if (l->conf->protocol == ECHOD_PROTO_TCP) {
+			listener_errand(l, listener_tcp_wind_down);
+			listener_retire(l);
+		}
+	if ((srv->deadline = evtimer_new(srv->base, server_deadline_cb, srv)) ==
+	    NULL || evtimer_add(srv->deadline, &tv) == -1)
+		event_base_loopbreak(srv->base);
+	server_conn_closed(srv);
+}
+
+void
+server_conn_closed(struct echod_server *srv)
+{
+	if (srv->stopping && srv->adm.open == 0)
+		event_base_loopbreak(srv->base);
+}
+
 void
 server_free(struct echod_server *srv)
 {
+	struct listener *l;
 	unsigned int i;
 
 	if (srv == NULL)
 		return;
-	while (!TAILQ_EMPTY(&srv->listeners))
-		listener_free(TAILQ_FIRST(&srv->listeners));
+	/* Errands still in an inbox (a start that failed) run first. */
+	for (i = 0; i < srv->nworkers && srv->workers != NULL; i++)
+		if (srv->workers[i].base != NULL)
+			worker_stop(&srv->workers[i]);
+	while ((l = TAILQ_FIRST(&srv->listeners)) != NULL ||
+	    (l = TAILQ_FIRST(&srv->retired)) != NULL) {
+		TAILQ_REMOVE(l->retired ? &srv->retired : &srv->listeners, l,
+		    entry);
+		listener_free(l);
+	}
+	for (i = 0; i < srv->npassed; i++)
+		if (!srv->passed[i].taken)
+			close(srv->passed[i].fd);
+	free(srv->passed);
 	admit_fini(srv);
 	rate_table_free(srv->udp_rate);
+	if (srv->deadline != NULL)
+		event_free(srv->deadline);
+	if (srv->watchdog != NULL)
+		event_free(srv->watchdog);
 	if (srv->sighup != NULL)
 		event_free(srv->sighup);
 	if (srv->sigterm != NULL)
@@ -277,5 +593,6 @@ server_free(struct echod_server *srv)
 	for (i = 0; i < srv->nworkers; i++)
 		worker_fini(&srv->workers[i]);
 	free(srv->workers);
+	config_unref(srv->config);
 	free(srv);
 }

@@ -138,6 +138,19 @@ worker_post(struct worker *w, struct worker *self, struct worker_task *t)
 		worker_wake(w);
 }
 
+const struct timeval *
+worker_timeout(struct worker *w, const struct timeval *tv)
+{
+	const struct timeval *common;
+
+	if (tv->tv_sec == 0 && tv->tv_usec == 0)
+		return NULL;
+	/* Found again if made before; a plain timeout past libevent's 256
+	 * shared ones (a reload at a time, each with a new value). */
+	common = event_base_init_common_timeout(w->base, tv);
+	return common != NULL ? common : tv;
+}
+
 void
 worker_stop(struct worker *w)
 {

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 struct echod_server;
+struct timeval;
 struct udp_batch;
 
 /* A piece of work posted to a worker; embedded in what it carries. */
@@ -52,6 +53,11 @@ int worker_start(struct worker *w);
 /* Run t on w: at once if w is the calling thread's, else via the inbox. */
 void worker_post(struct worker *w, struct worker *self,
     struct worker_task *t);
+/* tv (seconds) as a timeout on w's loop, shared by every event that
+ * uses the same one, so that libevent keeps them in a queue instead of
+ * its heap; NULL for none if tv is zero.  On w's thread. */
+const struct timeval *worker_timeout(struct worker *w,
+    const struct timeval *tv);
 /* Ask w's loop to return and wait for its thread, then run what is
  * left in its inbox, so that what the tasks carry is not lost.  For
  * worker 0, whose loop has returned, only the last part. */

@@ -25,7 +25,7 @@ expect_match "$tmp/out" "$bad:4: listeners[2].transform: unknown transform \"sho
 grep -q 'configuration OK' "$tmp/out" && fail "-t said OK on a bad config"
 
 # Start-up: the same errors, exit 1, and the valid listener never opened.
-"$ECHOD" -f "$bad" > "$tmp/out" 2>&1
+"$ECHOD" -F -f "$bad" > "$tmp/out" 2>&1
 expect_eq "$?" 1 "echod on a bad config exits 1"
 expect_match "$tmp/out" "$bad:4: listeners[2].transform" "start-up names the error"
 grep -q 'listening' "$tmp/out" && fail "echod opened a listener despite a bad config"

@@ -16,7 +16,7 @@ for proto in tcp udp; do
 	write_conf "$tmp/second.conf" <<CONF
 { protocol = "$proto"; address = "127.0.0.1"; port = $p; }
 CONF
-	"$ECHOD" -f "$tmp/second.conf" > "$tmp/out" 2>&1
+	"$ECHOD" -F -f "$tmp/second.conf" > "$tmp/out" 2>&1
 	status=$?
 	[ "$status" -ne 0 ] || fail "a second echod on $proto $p exited 0"
 	ok "a second echod on $proto port $p exits $status"

@@ -29,7 +29,7 @@ refused() {
 	"$ECHOD" -t -f "$tmp/bad.conf" > "$tmp/out" 2>&1
 	expect_eq "$?" 1 "-t exits 1: $4"
 	expect_match "$tmp/out" "$3" "-t says why: $4"
-	"$ECHOD" -f "$tmp/bad.conf" > "$tmp/out" 2>&1
+	"$ECHOD" -F -f "$tmp/bad.conf" > "$tmp/out" 2>&1
 	expect_eq "$?" 1 "echod does not start: $4"
 	expect_match "$tmp/out" "$3" "echod says why: $4"
 	expect_eq "$("$PROBE" scan 127.0.0.1 "$p" "$p")" "" "nothing listens: $4"

@@ -53,7 +53,7 @@ stop_echod
 write_conf "$tmp/echod.conf" <<CONF
 { protocol = "tcp"; address = "127.0.0.1"; port = "$lo-$lo"; }
 CONF
-"$ECHOD" -f "$tmp/echod.conf" > "$tmp/out" 2>&1
+"$ECHOD" -F -f "$tmp/echod.conf" > "$tmp/out" 2>&1
 expect_eq "$?" 1 "no free port: echod exits 1"
 expect_match "$tmp/out" "tcp 127.0.0.1:$lo: Address already in use" "and says why"
 write_conf "$tmp/echod.conf" <<CONF
@@ -61,7 +61,7 @@ write_conf "$tmp/echod.conf" <<CONF
 { protocol = "udp"; address = "127.0.0.1"; port = "$lo-$((lo + 2))"; }
 { protocol = "udp"; address = "127.0.0.1"; port = "$lo-$((lo + 2))"; }
 CONF
-"$ECHOD" -f "$tmp/echod.conf" > "$tmp/out" 2>&1
+"$ECHOD" -F -f "$tmp/echod.conf" > "$tmp/out" 2>&1
 expect_eq "$?" 1 "a full range: echod exits 1"
 expect_match "$tmp/out" "udp 127.0.0.1:$lo-$((lo + 2)): every port of the range is in use" \
     "and says the range is full"

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Started as root, echod binds first (here, a port below 1024), then runs
 # as user and group for good; it can still read its config and modules
-# afterwards, which SIGHUP checks.  A user that does not exist is a
+# afterwards, which a reload (SIGHUP) proves: it applies a new module
+# setting and opens a new listener as nobody, while a new port below 1024
+# is refused and changes nothing.  A user that does not exist is a
 # config error; user = "root" keeps root, with a warning.  Without root,
 # CAP_NET_BIND_SERVICE alone (what the systemd unit grants) is enough.
 # shellcheck source=tests/integration/lib.sh
@@ -25,16 +27,36 @@ expect_eq "$(ids Gid)" "65534 65534 65534 65534" "and every gid is nogroup's"
 expect_eq "$(ids Groups)" "65534" "no supplementary group of root's is kept"
 expect_eq "$("$ECHOD_TCP" -m 'HAL' 127.0.0.1 "$low")" "IBM" "serving on port $low after the drop"
 
+high=$(free_port)
+write_conf "$tmp/echod.conf" "$(built_modules '"caesar.so"') user = \"nobody\"; group = \"nogroup\";" <<CONF
+{ protocol = "tcp"; address = "127.0.0.1"; port = $low; transform = { name = "caesar"; shift = 2; }; }
+{ protocol = "tcp"; address = "127.0.0.1"; port = $high; transform = "upper"; }
+CONF
 kill -HUP "$echod_pid"
-wait_for grep -q "SIGHUP: $tmp/echod.conf is valid" "$tmp/echod.log" ||
-    fail "no SIGHUP check logged"
-ok "after the drop, SIGHUP reads the config and loads its module again"
+wait_for grep -q "SIGHUP: reloaded $tmp/echod.conf: 1 listener kept, 1 opened" "$tmp/echod.log" ||
+    fail "no reload after the drop"
+expect_eq "$("$ECHOD_TCP" -m 'HAL' 127.0.0.1 "$low")" "JCN" "after the drop, a reload reloads the module with new settings"
+expect_eq "$("$ECHOD_TCP" -m 'new' 127.0.0.1 "$high")" "NEW" "and opens a new listener as nobody"
+
+low2=$("$PROBE" free-low-port) || fail "no second free port below 1024"
+cp "$tmp/echod.conf" "$tmp/good.conf"
+write_conf "$tmp/echod.conf" "$(built_modules '"caesar.so"') user = \"nobody\"; group = \"nogroup\";" <<CONF
+{ protocol = "tcp"; address = "127.0.0.1"; port = $low; transform = "upper"; }
+{ protocol = "tcp"; address = "127.0.0.1"; port = $low2; }
+CONF
+kill -HUP "$echod_pid"
+wait_for grep -q "tcp 127.0.0.1:$low2: Permission denied" "$tmp/echod.log" ||
+    fail "a port below 1024 after the drop was not refused"
+wait_for grep -q "SIGHUP: nothing changed" "$tmp/echod.log" || fail "no 'nothing changed'"
+expect_eq "$("$ECHOD_TCP" -m 'HAL' 127.0.0.1 "$low")" "JCN" "a reload that cannot bind changes nothing"
+expect_eq "$("$ECHOD_TCP" -m 'new' 127.0.0.1 "$high")" "NEW" "not even the listeners it could keep"
+cp "$tmp/good.conf" "$tmp/echod.conf"
 chmod 600 "$tmp/echod.conf"
 kill -HUP "$echod_pid"
 wait_for grep -q "SIGHUP: $tmp/echod.conf: Permission denied" "$tmp/echod.log" ||
     fail "an unreadable config was not reported"
 ok "a config nobody cannot read is reported"
-expect_eq "$("$ECHOD_TCP" -m 'HAL' 127.0.0.1 "$low")" "IBM" "still serving as it was"
+expect_eq "$("$ECHOD_TCP" -m 'HAL' 127.0.0.1 "$low")" "JCN" "still serving as it was"
 stop_echod
 
 write_conf "$tmp/bad.conf" 'user = "no-such-user-here";' <<CONF
@@ -66,5 +88,5 @@ ok "nothing to drop"
 stop_echod
 
 # Without the capability, the bind fails and says so.
-$nobody "$ECHOD" -f "$tmp/cap.conf" 2> "$tmp/out" && fail "bound port $low with no privilege"
+$nobody "$ECHOD" -F -f "$tmp/cap.conf" 2> "$tmp/out" && fail "bound port $low with no privilege"
 expect_match "$tmp/out" "tcp 127.0.0.1:$low: Permission denied" "no capability: a clear error"

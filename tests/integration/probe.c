@@ -25,6 +25,12 @@
  *   probe hold HOST PORT N      open N connections, send a byte on each,
  *       and print "answered A refused R waiting W" once each is answered
  *       or closed, or after -w seconds; then hold them until killed.
+ *   probe chat HOST PORT N STOPFILE  open N connections and, round after
+ *       round, send a lowercase line on each and read its reply, which
+ *       must be that line in upper case; print "up" after the first
+ *       round, and once STOPFILE exists (or -w seconds pass) "rounds R
+ *       replies M wrong W lost L".  Exit 0 only if every reply came and
+ *       was right.
  *   probe udpburst HOST PORT N  N datagrams from one socket; print how
  *       many replies came before a second of silence.
  *   probe free-low-port         a port below 1024 that TCP and UDP find
@@ -445,6 +451,70 @@ cmd_hold(const char *host, const char *port, const char *count)
 		pause();
 }
 
+/* Read exactly n bytes from fd by deadline; -1 if they do not come. */
+static int
+read_exact(int fd, char *buf, size_t n, double deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		if (now() >= deadline || poll(&pfd, 1, 200) == -1)
+			return -1;
+		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if ((r = recv(fd, buf + got, n - got, 0)) <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static int
+cmd_chat(const char *host, const char *port, const char *count,
+    const char *stopfile)
+{
+	int i, n = atoi(count), *fds, wrong = 0, lost = 0;
+	long rounds = 0, replies = 0;
+	double end = now() + timeout;
+	char msg[64], want[64], got[64];
+	size_t len, k;
+
+	if (n < 1 || (fds = calloc(n, sizeof(*fds))) == NULL)
+		die("chat: N must be 1 or more");
+	for (i = 0; i < n; i++)
+		fds[i] = dial(host, port, SOCK_STREAM);
+	while (now() < end && access(stopfile, F_OK) == -1 && lost == 0) {
+		for (i = 0; i < n; i++) {
+			len = (size_t)snprintf(msg, sizeof(msg),
+			    "chat round %ld on connection %d\n", rounds, i);
+			for (k = 0; k < len; k++)
+				want[k] = (char)(msg[k] >= 'a' && msg[k] <= 'z' ?
+				    msg[k] - 'a' + 'A' : msg[k]);
+			if (send(fds[i], msg, len, MSG_NOSIGNAL) != (ssize_t)len ||
+			    read_exact(fds[i], got, len, now() + 10) == -1) {
+				lost++;
+				break;
+			}
+			if (memcmp(got, want, len) != 0)
+				wrong++;
+			replies++;
+		}
+		if (rounds++ == 0) {
+			printf("up\n");
+			fflush(stdout);
+		}
+		usleep(20000);
+	}
+	printf("rounds %ld replies %ld wrong %d lost %d\n", rounds, replies,
+	    wrong, lost);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	return wrong == 0 && lost == 0 ? 0 : 1;
+}
+
 static int
 cmd_udpburst(const char *host, const char *port, const char *count)
 {
@@ -509,7 +579,8 @@ usage(void)
 	fputs("usage: probe free-port | ipv6 | tcp [-c N] [-n] [-w S] HOST "
 	      "PORT | reset HOST PORT | udp [-w S] HOST PORT | flood HOST "
 	      "PORT BYTES | sink PORT | free-range N | scan HOST LOW HIGH | "
-	      "hold HOST PORT N | udpburst HOST PORT N | free-low-port\n"
+	      "hold HOST PORT N | chat HOST PORT N STOPFILE | udpburst HOST PORT N | "
+	      "free-low-port\n"
 	      "  -b ADDR, -p PORT: the local address and port to send from\n",
 	    stderr);
 	exit(2);
@@ -569,6 +640,8 @@ main(int argc, char *argv[])
 		return cmd_flood(argv[0], argv[1], argv[2]);
 	if (strcmp(cmd, "hold") == 0 && argc == 3)
 		return cmd_hold(argv[0], argv[1], argv[2]);
+	if (strcmp(cmd, "chat") == 0 && argc == 4)
+		return cmd_chat(argv[0], argv[1], argv[2], argv[3]);
 	if (strcmp(cmd, "udpburst") == 0 && argc == 3)
 		return cmd_udpburst(argv[0], argv[1], argv[2]);
 	if (strcmp(cmd, "free-low-port") == 0 && argc == 0)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 #include "suites.h"
 #include "transform.h"
 
@@ -105,7 +106,7 @@ START_TEST(test_sample_config)
 	ck_assert_str_eq(config_listener_name(lc, name, sizeof(name)),
 	    "tcp [::]:22400-22499");
 	ck_assert(lc->log_messages);
-	config_free(conf);
+	config_unref(conf);
 }
 END_TEST
 
@@ -141,7 +142,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(conf->udp_burst, 200);
 	ck_assert_str_eq(conf->user, "nobody");
 	ck_assert_str_eq(conf->group, "nogroup");
-	config_free(conf);
+	config_unref(conf);
 }
 END_TEST
 
@@ -183,7 +184,7 @@ START_TEST(test_guard_settings)
 	ck_assert(config_udp_port_ignored(conf, 30002));
 	ck_assert(!config_udp_port_ignored(conf, 30003));
 	ck_assert(!config_udp_port_ignored(conf, 54321));
-	config_free(conf);
+	config_unref(conf);
 }
 END_TEST
 
@@ -234,11 +235,11 @@ START_TEST(test_workers)
 	    "listeners = ( { protocol = \"udp\"; port = 7; } );\n");
 
 	ck_assert_int_eq(conf->workers, 1);
-	config_free(conf);
+	config_unref(conf);
 	conf = expect_ok("workers = 256;\n"
 	    "listeners = ( { protocol = \"udp\"; port = 7; } );\n");
 	ck_assert_int_eq(conf->workers, 256);
-	config_free(conf);
+	config_unref(conf);
 	expect_errors("workers = 0;\n"
 		      "listeners = ( { protocol = \"tcp\"; port = 1; } );\n",
 	    "@:1: workers: 0 is out of range (1-256)\n");
@@ -248,6 +249,47 @@ START_TEST(test_workers)
 	expect_errors("workers = \"all\";\n"
 		      "listeners = ( { protocol = \"tcp\"; port = 1; } );\n",
 	    "@:1: workers: expected an integer\n");
+}
+END_TEST
+
+/* The operations settings, and what a reload relies on: references,
+ * and which listeners keep their sockets. */
+START_TEST(test_operations)
+{
+	struct echod_config *conf = expect_ok(
+	    "shutdown_timeout = 0; log_level = \"warning\";\n"
+	    "listeners = ( { protocol = \"tcp\"; port = 7; },\n"
+	    "  { protocol = \"udp\"; port = 7; } );\n");
+	struct echod_config *other;
+
+	ck_assert_int_eq(conf->shutdown_timeout, 0);
+	ck_assert_int_eq(conf->log_level, ECHOD_LOG_WARNING);
+	ck_assert_ptr_eq(conf->listeners[0].config, conf);
+	ck_assert_int_eq(conf->listeners[0].idle.tv_sec, 300);
+	ck_assert(!config_same_bind(&conf->listeners[0], &conf->listeners[1]));
+	/* "::" and "::0" are one address; a transform is no socket's. */
+	other = expect_ok("listeners = ( { protocol = \"tcp\"; address = "
+	    "\"::0\"; port = 7; transform = \"upper\"; },\n"
+	    "  { protocol = \"udp\"; port = 7; ipv6_only = true; } );\n");
+	ck_assert(config_same_bind(&conf->listeners[0], &other->listeners[0]));
+	ck_assert(!config_same_bind(&conf->listeners[1], &other->listeners[1]));
+	config_unref(other);
+	/* A reference keeps it; the last one frees it (ASan would see). */
+	ck_assert_ptr_eq(config_ref(conf), conf);
+	ck_assert_int_eq(conf->refs, 2);
+	config_unref(conf);
+	ck_assert_int_eq(conf->refs, 1);
+	config_unref(conf);
+
+	conf = expect_ok("listeners = ( { protocol = \"tcp\"; port = 7; } );\n");
+	ck_assert_int_eq(conf->shutdown_timeout, 10);
+	ck_assert_int_eq(conf->log_level, ECHOD_LOG_INFO);
+	config_unref(conf);
+	expect_errors("shutdown_timeout = 3601; log_level = \"loud\";\n"
+		      "listeners = ( { protocol = \"tcp\"; port = 1; } );\n",
+	    "@:1: shutdown_timeout: 3601 is out of range (0-3600)\n"
+	    "@:1: log_level: \"loud\" is none of \"error\", \"warning\", "
+	    "\"info\" and \"debug\"\n");
 }
 END_TEST
 
@@ -278,7 +320,7 @@ START_TEST(test_every_setting)
 	ck_assert_int_eq(lc->line, 2);
 	ck_assert_int_eq(conf->listeners[1].line, 6);
 	ck_assert_int_eq(conf->listeners[2].port_min, 1);
-	config_free(conf);
+	config_unref(conf);
 }
 END_TEST
 
@@ -405,7 +447,7 @@ START_TEST(test_duplicates)
 		      ");\n",
 	    "@:3: listeners[1]: same protocol, address and port as "
 	    "listeners[0] at line 2\n");
-	config_free(expect_ok("listeners = (\n"
+	config_unref(expect_ok("listeners = (\n"
 			      "  { protocol = \"tcp\"; address = \"::1\"; port = 5; },\n"
 			      "  { protocol = \"tcp\"; address = \"127.0.0.1\"; port = 5; },\n"
 			      "  { protocol = \"tcp\"; address = \"::1\"; port = 6; }\n"
@@ -454,7 +496,7 @@ START_TEST(test_port_ranges)
 	ck_assert_int_eq(conf->listeners[2].port_min, 12000);
 	ck_assert_int_eq(conf->listeners[2].port_max, 12000);
 	ck_assert_int_eq(conf->listeners[3].port_max, 65535);
-	config_free(conf);
+	config_unref(conf);
 }
 END_TEST
 
@@ -509,7 +551,7 @@ START_TEST(test_transform_forms)
 	ck_assert_uint_eq(conf->listeners[1].transform->nsteps, 1);
 	ck_assert_str_eq(config_transform_name(&conf->listeners[2]), "rot13");
 	ck_assert_str_eq(config_transform_name(&conf->listeners[3]), "upper");
-	config_free(conf);
+	config_unref(conf);
 }
 END_TEST
 
@@ -590,7 +632,7 @@ START_TEST(test_modules)
 	ck_assert_str_eq(config_transform_name(&conf->listeners[0]),
 	    "reverse, caesar(shift=1)");
 	ck_assert(conf->listeners[0].transform->message);
-	config_free(conf);
+	config_unref(conf);
 }
 END_TEST
 
@@ -668,6 +710,7 @@ config_suite(void)
 	tcase_add_test(invalid, test_unknown_setting);
 	tcase_add_test(invalid, test_unknown_top_setting);
 	tcase_add_test(invalid, test_workers);
+	tcase_add_test(invalid, test_operations);
 	tcase_add_test(invalid, test_wrong_types);
 	tcase_add_test(invalid, test_more_wrong_types);
 	tcase_add_test(invalid, test_port_range);
