@@ -261,15 +261,15 @@ admit_client(struct listener *l, const struct sockaddr *sa, enum refusal *why,
 		return false;
 	}
 	/* The configured listener's: a name may have several addresses. */
-	if (lim->max_connections > 0)
+	if (lim->max_connections > 0) {
 		TAILQ_FOREACH(sib, &srv->listeners, entry)
 			if (sib->conf == l->conf)
 				lc_open += sib->open;
-	if (lim->max_connections > 0 &&
-	    lc_open >= (uint64_t)lim->max_connections) {
-		snprintf(what, whatlen, "this listener's max_connections (%d) "
-		    "reached", lim->max_connections);
-		return false;
+		if (lc_open >= (uint64_t)lim->max_connections) {
+			snprintf(what, whatlen, "this listener's "
+			    "max_connections (%d) reached", lim->max_connections);
+			return false;
+		}
 	}
 	if ((p = peer_find(adm, key, true)) == NULL) {
 		snprintf(what, whatlen, "out of memory");

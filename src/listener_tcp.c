@@ -342,19 +342,29 @@ conn_log(const struct conn *c, const unsigned char *p, size_t len)
 		    len);
 }
 
-/* framing "stream": each read is one message. */
-static int
-tcp_conn_stream(struct conn *c, unsigned char *p, size_t n)
+/* Answer one message (a read, or a line) in place, counted and logged;
+ * false once no more are to be answered.  framing_lines' callback. */
+static bool
+tcp_conn_message(void *arg, unsigned char *p, size_t len)
 {
+	struct conn *c = arg;
 	const struct echod_listener_config *lc = c->lc;
 
 	COUNT(c->shard->messages_in, 1);
 	COUNT(c->shard->messages_out, 1);
-	COUNT(c->shard->bytes_in, n);
-	conn_log(c, p, n);
-	transform_chain_apply(lc->transform, p, n);
+	conn_log(c, p, len);
+	transform_chain_apply(lc->transform, p, len);
 	if (lc->close_after_reply)
 		c->state = CONN_REPLIED;
+	return c->state == CONN_OPEN;
+}
+
+/* framing "stream": each read is one message. */
+static int
+tcp_conn_stream(struct conn *c, unsigned char *p, size_t n)
+{
+	COUNT(c->shard->bytes_in, n);
+	(void)tcp_conn_message(c, p, n);
 	return conn_send(c, p, n);
 }
 
@@ -375,21 +385,6 @@ tcp_conn_too_long(struct conn *c)
 	c->state = CONN_REPLIED;
 }
 
-/* framing "line": answer one line in place; false once no more are. */
-static bool
-tcp_conn_line(void *arg, unsigned char *p, size_t len)
-{
-	struct conn *c = arg;
-	const struct echod_listener_config *lc = c->lc;
-
-	COUNT(c->shard->messages_in, 1);
-	COUNT(c->shard->messages_out, 1);
-	conn_log(c, p, len);
-	transform_chain_apply(lc->transform, p, len);
-	if (lc->close_after_reply)
-		c->state = CONN_REPLIED;
-	return c->state == CONN_OPEN;
-}
 
 /*
  * framing "line": answer every complete line of p[0..n-1] with one send,
@@ -404,7 +399,7 @@ tcp_conn_lines(struct conn *c, unsigned char *p, size_t n, bool held)
 	size_t end;
 
 	r = framing_lines(p, n, c->scanned, (size_t)lc->max_line,
-	    tcp_conn_line, c, &end);
+	    tcp_conn_message, c, &end);
 	COUNT(c->shard->bytes_in, end);
 	if (conn_send(c, p, end) == -1)
 		return -1;
@@ -437,7 +432,7 @@ tcp_conn_eof(struct conn *c)
 			tcp_conn_too_long(c);
 		else {
 			COUNT(c->shard->bytes_in, c->in.len);
-			tcp_conn_line(c, c->in.data + c->in.off, c->in.len);
+			tcp_conn_message(c, c->in.data + c->in.off, c->in.len);
 			if (conn_send(c, c->in.data + c->in.off, c->in.len) == -1) {
 				conn_free(c);
 				return;

@@ -26,16 +26,17 @@
 #include "transform.h"
 #include "worker.h"
 
-/* Listeners on list, for systemd's status line. */
-static unsigned int
-server_count(const struct listener_list *list)
+/* Tell systemd echod serves (at start-up, and after a reload); -1 if
+ * that could not be sent. */
+static int
+server_notify_ready(const struct echod_server *srv)
 {
 	const struct listener *l;
 	unsigned int n = 0;
 
-	TAILQ_FOREACH(l, list, entry)
+	TAILQ_FOREACH(l, &srv->listeners, entry)
 		n++;
-	return n;
+	return systemd_notify("READY=1\nSTATUS=serving %u listeners", n);
 }
 
 static void server_shutdown(struct echod_server *, const char *why);
@@ -224,9 +225,10 @@ fail:
 	return NULL;
 }
 
-/* What a listener serves, in the log, as it opens or a reload changes it. */
+/* What a listener serves, in the log, as it opens or a reload changes
+ * it; from then on its totals are logged when it closes. */
 static void
-server_announce(const struct listener *l, const char *verb)
+server_announce(struct listener *l, const char *verb)
 {
 	const struct echod_listener_config *lc = l->conf;
 	char range[32] = "";
@@ -239,6 +241,17 @@ server_announce(const struct listener *l, const char *verb)
 	    lc->framing == ECHOD_FRAMING_LINE ? ", framing line" : "",
 	    lc->close_after_reply ? ", close after reply" : "",
 	    lc->log_messages ? ", logging messages" : "");
+	l->announced = true;
+}
+
+/* Start serving a newly opened l; -1 (logged) if it cannot. */
+static int
+server_start(struct listener *l)
+{
+	if (listener_start(l) == -1)
+		return -1;
+	server_announce(l, "listening on");
+	return 0;
 }
 
 /*
@@ -354,10 +367,8 @@ server_open(struct echod_server *srv)
 			rc = -1;
 		}
 	TAILQ_FOREACH(l, &srv->listeners, entry)
-		if (rc == 0 && (rc = listener_start(l)) == 0) {
-			server_announce(l, "listening on");
-			l->announced = true;
-		}
+		if (rc == 0)
+			rc = server_start(l);
 	if (rc == 0)
 		rc = admit_size(srv);
 	return rc;
@@ -393,8 +404,7 @@ server_run(struct echod_server *srv)
 	if (i == srv->nworkers) {
 		log_info("echod %s ready, %u worker%s", PACKAGE_VERSION,
 		    srv->nworkers, srv->nworkers == 1 ? "" : "s");
-		if (systemd_notify("READY=1\nSTATUS=serving %u listeners",
-		    server_count(&srv->listeners)) == -1)
+		if (server_notify_ready(srv) == -1)
 			log_warn("telling systemd echod is ready");
 		rc = event_base_dispatch(srv->base);
 	} else
@@ -475,13 +485,11 @@ server_reload(struct echod_server *srv)
 	while ((l = TAILQ_FIRST(&opened_now)) != NULL) {
 		TAILQ_REMOVE(&opened_now, l, entry);
 		/* Out of memory only: that listener is not served. */
-		if (listener_start(l) == -1) {
+		if (server_start(l) == -1) {
 			listener_free(l);
 			continue;
 		}
 		TAILQ_INSERT_TAIL(&srv->listeners, l, entry);
-		server_announce(l, "listening on");
-		l->announced = true;
 		added++;
 	}
 	srv->config = conf;
@@ -498,8 +506,7 @@ server_reload(struct echod_server *srv)
 done:
 	free(opened);
 	config_unref(conf);
-	(void)systemd_notify("READY=1\nSTATUS=serving %u listeners",
-	    server_count(&srv->listeners));
+	(void)server_notify_ready(srv);
 	return rc;
 }
 
