@@ -54,15 +54,14 @@ admit_init(struct echod_server *srv)
 	return adm->peers == NULL || adm->retry == NULL ? -1 : 0;
 }
 
-/* Descriptors open now, counted in /proc; 64 where there is none. */
-static uint64_t
-fds_in_use(void)
+int64_t
+admit_fds_in_use(void)
 {
 	DIR *d;
-	uint64_t n = 0;
+	int64_t n = 0;
 
 	if ((d = opendir("/proc/self/fd")) == NULL)
-		return 64;
+		return -1;
 	while (readdir(d) != NULL)
 		n++;
 	closedir(d);
@@ -74,7 +73,8 @@ admit_size(struct echod_server *srv)
 {
 	struct admission *adm = &srv->adm;
 	const struct listener *l;
-	uint64_t in_use = fds_in_use(), max;
+	int64_t counted = admit_fds_in_use();
+	uint64_t in_use = counted >= 0 ? (uint64_t)counted : 64, max;
 	struct rlimit rl;
 	bool tcp = false;
 
@@ -105,18 +105,25 @@ admit_size(struct echod_server *srv)
 	return 0;
 }
 
-/* A pause is over (a connection was accepted, or echod stops). */
-static void
-admit_pause_over(struct admission *adm)
+uint64_t
+admit_paused_ms(const struct admission *adm)
 {
 	struct timespec now;
 
 	if (!adm->pausing)
-		return;
-	adm->pausing = false;
+		return adm->paused_ms;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	adm->paused_ms += (uint64_t)(now.tv_sec - adm->pause_began.tv_sec) *
-	    1000 + (now.tv_nsec - adm->pause_began.tv_nsec) / 1000000;
+	return adm->paused_ms + (uint64_t)(now.tv_sec -
+	    adm->pause_began.tv_sec) * 1000 +
+	    (now.tv_nsec - adm->pause_began.tv_nsec) / 1000000;
+}
+
+/* A pause is over (a connection was accepted, or echod stops). */
+static void
+admit_pause_over(struct admission *adm)
+{
+	adm->paused_ms = admit_paused_ms(adm);
+	adm->pausing = false;
 }
 
 void

@@ -54,6 +54,10 @@ int admit_init(struct echod_server *srv);
 /* Work out how many connections the descriptors allow, once the
  * listeners are open (again after a reload); -1 (logged) if none. */
 int admit_size(struct echod_server *srv);
+/* Descriptors open now, counted in /proc; -1 where there is none. */
+int64_t admit_fds_in_use(void);
+/* How long accepting has paused in all, the pause under way included. */
+uint64_t admit_paused_ms(const struct admission *adm);
 /* Log how often and how long accepting paused, if it did; free. */
 void admit_fini(struct echod_server *srv);
 /*

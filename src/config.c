@@ -71,6 +71,8 @@ static void parse_acl(struct config_parser *, const config_setting_t *,
     void *);
 static void parse_ignore_ports(struct config_parser *,
     const config_setting_t *, void *);
+static void parse_metrics(struct config_parser *, const config_setting_t *,
+    void *);
 static void parse_log_level(struct config_parser *, const config_setting_t *,
     void *);
 
@@ -126,6 +128,21 @@ static const struct config_option listener_options[] = {
 	{ .name = NULL },
 };
 
+#define METRICS_FIELD(f) offsetof(struct echod_metrics_config, f)
+
+static const struct config_option metrics_options[] = {
+	{ .name = "address", .type = CONFIG_TYPE_STRING,
+	    .offset = METRICS_FIELD(address) },
+	{ .name = "port", .type = CONFIG_TYPE_INT,
+	    .offset = METRICS_FIELD(port), .required = 1, .min = 1,
+	    .max = 65535 },
+	{ .name = "allow", .type = CONFIG_TYPE_NONE,
+	    .offset = METRICS_FIELD(acl.allow), .parse = parse_acl },
+	{ .name = "deny", .type = CONFIG_TYPE_NONE,
+	    .offset = METRICS_FIELD(acl.deny), .parse = parse_acl },
+	{ .name = NULL },
+};
+
 #define CONFIG_FIELD(f) offsetof(struct echod_config, f)
 
 static const struct config_option root_options[] = {
@@ -152,6 +169,8 @@ static const struct config_option root_options[] = {
 	    .max = ECHOD_SHUTDOWN_LIMIT },
 	{ .name = "log_level", .type = CONFIG_TYPE_STRING,
 	    .offset = CONFIG_FIELD(log_level), .parse = parse_log_level },
+	{ .name = "metrics", .type = CONFIG_TYPE_GROUP,
+	    .offset = CONFIG_FIELD(metrics), .parse = parse_metrics },
 	/* Before the listeners, which take them as their defaults. */
 	LIMIT_OPTIONS(CONFIG_FIELD),
 	{ .name = "listeners", .type = CONFIG_TYPE_LIST,
@@ -204,12 +223,14 @@ config_defaults(struct echod_config *conf)
 	conf->udp_burst = 200;
 	conf->shutdown_timeout = 10;
 	conf->log_level = ECHOD_LOG_INFO;
+	conf->metrics.address = strdup("127.0.0.1"); /* loopback only */
 	/* The reserved ports (OpenBSD's inetd drops them too): echo,
 	 * chargen, daytime, DNS, NTP and friends, which answer anything. */
 	for (port = 0; port < 1024; port++)
 		conf->udp_ignore[port / 64] |= UINT64_C(1) << (port % 64);
 	return conf->module_dir == NULL || conf->transforms == NULL ||
-	    conf->user == NULL || conf->group == NULL ? -1 : 0;
+	    conf->user == NULL || conf->group == NULL ||
+	    conf->metrics.address == NULL ? -1 : 0;
 }
 
 /* "listeners[1].port": where a setting sits in the file's tree. */
@@ -646,6 +667,23 @@ parse_log_level(struct config_parser *p, const config_setting_t *s,
 		*(int *)field = level;
 }
 
+/* metrics = { port = 9464; }: one numeric address, so that which
+ * interfaces can reach the counters is plain in the file. */
+static void
+parse_metrics(struct config_parser *p, const config_setting_t *group,
+    void *field)
+{
+	struct echod_metrics_config *m = field;
+	unsigned char bin[16];
+
+	parse_group(p, group, metrics_options, m);
+	if (inet_pton(AF_INET, m->address, bin) != 1 &&
+	    inet_pton(AF_INET6, m->address, bin) != 1)
+		parser_error(p, config_setting_get_member(group, "address"),
+		    "\"%s\" is not a numeric IPv4 or IPv6 address",
+		    m->address);
+}
+
 static void
 parse_listeners(struct config_parser *p, const config_setting_t *list,
     void *field)
@@ -924,6 +962,8 @@ config_unref(struct echod_config *conf)
 		acl_free(&conf->listeners[i].acl);
 	}
 	free(conf->listeners);
+	free(conf->metrics.address);
+	acl_free(&conf->metrics.acl);
 	/* After the chains: their fini() may live in a module. */
 	transform_registry_free(conf->transforms);
 	free(conf->module_dir);
@@ -931,6 +971,20 @@ config_unref(struct echod_config *conf)
 	free(conf->group);
 	free(conf->path);
 	free(conf);
+}
+
+const char *
+config_option_name(const char *where, size_t i)
+{
+	const struct config_option *opts = where[0] == '\0' ? root_options :
+	    strcmp(where, "listeners") == 0 ? listener_options :
+	    strcmp(where, "metrics") == 0 ? metrics_options : NULL;
+	size_t n;
+
+	for (n = 0; opts != NULL && opts[n].name != NULL; n++)
+		if (n == i)
+			return opts[n].name;
+	return NULL;
 }
 
 const char *

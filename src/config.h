@@ -65,6 +65,14 @@ struct echod_listener_config {
 	int line;		/* where it was defined, for messages */
 };
 
+/* The metrics listener: the counters, in Prometheus's text format, over
+ * HTTP at /metrics.  Off unless the file has a metrics group. */
+struct echod_metrics_config {
+	char *address;	/* numeric; "127.0.0.1" unless set */
+	int port;	/* 0: no metrics listener */
+	struct acl acl;	/* who may read them */
+};
+
 /*
  * A loaded file.  A reload makes a new one; the old one lives on while
  * anything still points into it (a connection accepted under it, a
@@ -83,6 +91,7 @@ struct echod_config {
 	uint64_t udp_ignore[65536 / 64];
 	int shutdown_timeout;		/* seconds to let replies finish */
 	int log_level;			/* enum echod_log_level */
+	struct echod_metrics_config metrics;
 	char *user, *group;		/* who to run as, when started as root */
 	uid_t uid;			/* theirs, looked up when loaded */
 	gid_t gid;
@@ -121,6 +130,9 @@ bool config_same_bind(const struct echod_listener_config *a,
 /* Do a and b get one pick of a port: same range, both same_port? */
 bool config_same_pick(const struct echod_listener_config *a,
     const struct echod_listener_config *b);
+/* The settings the file may have, for the man page's test: where is
+ * "" (the top level), "listeners" or "metrics"; NULL after the last. */
+const char *config_option_name(const char *where, size_t i);
 /* The chain's name for the logs: "echo" when it is empty. */
 const char *config_transform_name(const struct echod_listener_config *);
 /* "tcp" or "udp". */

@@ -22,39 +22,36 @@
 /* A full accept queue loses handshakes silently; SOMAXCONN may cap it. */
 #define LISTENER_BACKLOG 1024
 
-/* A bound, non-blocking socket for one resolved address; -1 with err. */
-static int
-listener_bind(const struct echod_listener_config *lc, const struct addrinfo *ai,
-    char *err, size_t errlen, const char *name)
+int
+listener_socket(int type, const struct sockaddr *sa, socklen_t salen,
+    bool v6only, const char *name, char *err, size_t errlen)
 {
-	int fd, on = 1, v6only = lc->ipv6_only, saved;
+	int fd, on = 1, v6 = v6only, saved;
 	const char *what;
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    ai->ai_protocol);
+	fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		what = "socket: ";
 		goto fail;
 	}
 	/* A restart must not fail on the last run's TIME_WAIT sockets. */
-	if (lc->protocol == ECHOD_PROTO_TCP &&
+	if (type == SOCK_STREAM &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1) {
 		what = "SO_REUSEADDR: ";
 		goto fail;
 	}
 	/* Set either way: the system default (bindv6only) varies. */
-	if (ai->ai_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
-		sizeof(v6only)) == -1) {
+	if (sa->sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6)) == -1) {
 		what = "IPV6_V6ONLY: ";
 		goto fail;
 	}
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+	if (bind(fd, sa, salen) == -1) {
 		what = "";
 		goto fail;
 	}
 	/* Here, not when serving starts: this can fail in use too. */
-	if (lc->protocol == ECHOD_PROTO_TCP && listen(fd, LISTENER_BACKLOG) == -1) {
+	if (type == SOCK_STREAM && listen(fd, LISTENER_BACKLOG) == -1) {
 		what = "listen: ";
 		goto fail;
 	}
@@ -136,7 +133,8 @@ listener_open(struct echod_server *srv, struct listener_list *list,
 		    config_protocol_name(lc->protocol), addr);
 		if ((fd = server_passed_socket(srv, ai->ai_socktype,
 		    ai->ai_addr)) == -1 &&
-		    (fd = listener_bind(lc, ai, err, errlen, name)) == -1) {
+		    (fd = listener_socket(ai->ai_socktype, ai->ai_addr,
+		    ai->ai_addrlen, lc->ipv6_only, name, err, errlen)) == -1) {
 			*in_use = errno == EADDRINUSE;
 			break;
 		}
@@ -299,45 +297,73 @@ listener_refused(struct shard *sh, const struct sockaddr *peer,
 }
 
 void
+listener_stats(const struct listener *l, struct listener_stats *st)
+{
+	const struct shard *sh;
+	unsigned int i, k;
+
+	memset(st, 0, sizeof(*st));
+	st->accepted = l->accepted;
+	st->open = l->open;
+	for (i = 0; i < l->server->nworkers; i++) {
+		sh = &l->shards[i];
+		st->messages_in += COUNTED(sh->messages_in);
+		st->bytes_in += COUNTED(sh->bytes_in);
+		st->messages_out += COUNTED(sh->messages_out);
+		st->bytes_out += COUNTED(sh->bytes_out);
+		st->dropped += COUNTED(sh->dropped);
+		st->idle_closed += COUNTED(sh->idle_closed);
+		for (k = 0; k < REFUSED_KINDS; k++)
+			st->refused[k] += COUNTED(sh->refused[k]);
+	}
+}
+
+char *
+listener_stats_text(const struct listener *l, const struct listener_stats *st,
+    char *buf, size_t len)
+{
+#define N(x) ((unsigned long long)(x))
+	if (l->conf->protocol == ECHOD_PROTO_TCP)
+		snprintf(buf, len, "%llu connections (%llu open), %llu "
+		    "messages (%llu bytes), %llu replies (%llu bytes), %llu "
+		    "closed idle; refused %llu by allow/deny, %llu at a limit",
+		    N(st->accepted), N(st->open), N(st->messages_in),
+		    N(st->bytes_in), N(st->messages_out), N(st->bytes_out),
+		    N(st->idle_closed), N(st->refused[REFUSED_ACL]),
+		    N(st->refused[REFUSED_LIMIT]));
+	else
+		snprintf(buf, len, "%llu datagrams (%llu bytes), %llu replies "
+		    "(%llu bytes), %llu dropped; refused %llu by allow/deny, "
+		    "%llu over udp_rate, %llu from a source never answered",
+		    N(st->messages_in), N(st->bytes_in), N(st->messages_out),
+		    N(st->bytes_out), N(st->dropped),
+		    N(st->refused[REFUSED_ACL]), N(st->refused[REFUSED_RATE]),
+		    N(st->refused[REFUSED_LOOP]));
+#undef N
+	return buf;
+}
+
+void
 listener_free(struct listener *l)
 {
 	struct echod_server *srv = l->server;
-	struct shard sum = { 0 }, *sh;
-	unsigned int i, k;
+	struct listener_stats st;
+	char text[512];
+	unsigned int i;
 
 	l->ops->stop(l);
-	for (i = 0; i < srv->nworkers; i++) {
-		sh = &l->shards[i];
-		sum.messages_in += sh->messages_in;
-		sum.bytes_in += sh->bytes_in;
-		sum.messages_out += sh->messages_out;
-		sum.bytes_out += sh->bytes_out;
-		sum.dropped += sh->dropped;
-		sum.idle_closed += sh->idle_closed;
-		for (k = 0; k < REFUSED_KINDS; k++)
-			sum.refused[k] += sh->refused[k];
-		if (sh->lc != NULL)
-			config_unref(sh->lc->config);
-		if (sh->next_lc != NULL)
-			config_unref(sh->next_lc->config);
+	/* Never served: nothing to report. */
+	if (l->announced) {
+		listener_stats(l, &st);
+		log_info("closed %s: %s", l->name,
+		    listener_stats_text(l, &st, text, sizeof(text)));
 	}
-#define N(x) ((unsigned long long)(x))
-	if (!l->announced)
-		;	/* never served: nothing to report */
-	else if (l->conf->protocol == ECHOD_PROTO_TCP)
-		log_info("closed %s: %llu connections, %llu messages, "
-		    "%llu bytes, %llu closed idle; refused %llu by allow/deny, "
-		    "%llu at a limit", l->name, N(l->accepted),
-		    N(sum.messages_in), N(sum.bytes_in), N(sum.idle_closed),
-		    N(sum.refused[REFUSED_ACL]), N(sum.refused[REFUSED_LIMIT]));
-	else
-		log_info("closed %s: %llu datagrams, %llu bytes, %llu replies "
-		    "dropped; refused %llu by allow/deny, %llu over udp_rate, "
-		    "%llu from a source never answered", l->name,
-		    N(sum.messages_in), N(sum.bytes_in), N(sum.dropped),
-		    N(sum.refused[REFUSED_ACL]), N(sum.refused[REFUSED_RATE]),
-		    N(sum.refused[REFUSED_LOOP]));
-#undef N
+	for (i = 0; i < srv->nworkers; i++) {
+		if (l->shards[i].lc != NULL)
+			config_unref(l->shards[i].lc->config);
+		if (l->shards[i].next_lc != NULL)
+			config_unref(l->shards[i].next_lc->config);
+	}
 	config_unref(l->conf->config);
 	free(l->shards);
 	free(l);

@@ -8,6 +8,7 @@
 #define ECHOD_LISTENER_H
 
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -148,6 +149,26 @@ void listener_log_message(const struct listener *l,
  * what it was ("max_connections (4096) reached"). */
 void listener_refused(struct shard *sh, const struct sockaddr *peer,
     enum refusal why, const char *what);
+/* A listener's counters, summed over its shards as they stand. */
+struct listener_stats {
+	uint64_t accepted, open; /* tcp */
+	uint64_t messages_in, bytes_in, messages_out, bytes_out;
+	uint64_t dropped;	 /* udp */
+	uint64_t idle_closed;	 /* tcp */
+	uint64_t refused[REFUSED_KINDS];
+};
+/* l's counters now (main thread: l->accepted and l->open are its). */
+void listener_stats(const struct listener *l, struct listener_stats *st);
+/* st in words, for the log: "3 connections (1 open), 9 messages ...". */
+char *listener_stats_text(const struct listener *l,
+    const struct listener_stats *st, char *buf, size_t len);
+/*
+ * A bound, non-blocking socket of type (SOCK_STREAM: listening too) at
+ * sa, named name in errors; v6only for IPV6_V6ONLY.  -1 with err, and
+ * errno as the failing call left it.
+ */
+int listener_socket(int type, const struct sockaddr *sa, socklen_t salen,
+    bool v6only, const char *name, char *err, size_t errlen);
 /* Stop l at once, close its connections and free it: every loop is at
  * rest, or l never started.  l is on no list any more. */
 void listener_free(struct listener *l);

@@ -31,23 +31,23 @@ static const struct {
 	[ECHOD_LOG_DEBUG] = { "debug", "debug: ", LOG_DEBUG },
 };
 
-/* Format one line and write it; errnum >= 0 appends its strerror. */
-static void __attribute__((format(printf, 3, 0)))
-log_vwrite(int level, int errnum, const char *fmt, va_list ap)
+/* Format one line and write it at syslog's priority, or to standard
+ * error after prefix; errnum >= 0 appends its strerror. */
+static void __attribute__((format(printf, 4, 0)))
+log_emit(int priority, const char *prefix, int errnum, const char *fmt,
+    va_list ap)
 {
 	char msg[8192], line[8448];
 	int n;
 
-	if (level > log_get_level())
-		return;
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (!log_stderr) {
-		syslog(log_levels[level].priority, "%s%s%s", msg,
-		    errnum >= 0 ? ": " : "", errnum >= 0 ? strerror(errnum) : "");
+		syslog(priority, "%s%s%s", msg, errnum >= 0 ? ": " : "",
+		    errnum >= 0 ? strerror(errnum) : "");
 		return;
 	}
 	n = snprintf(line, sizeof(line), "%s: %s%s%s%s\n", log_progname,
-	    log_levels[level].prefix, msg, errnum >= 0 ? ": " : "",
+	    prefix, msg, errnum >= 0 ? ": " : "",
 	    errnum >= 0 ? strerror(errnum) : "");
 	if (n < 0)
 		return;
@@ -56,6 +56,15 @@ log_vwrite(int level, int errnum, const char *fmt, va_list ap)
 		line[n - 1] = '\n';
 	}
 	(void)!write(STDERR_FILENO, line, n);
+}
+
+/* One line at level, if the level lets it through. */
+static void __attribute__((format(printf, 3, 0)))
+log_vwrite(int level, int errnum, const char *fmt, va_list ap)
+{
+	if (level <= log_get_level())
+		log_emit(log_levels[level].priority, log_levels[level].prefix,
+		    errnum, fmt, ap);
 }
 
 static void __attribute__((format(printf, 2, 3)))
@@ -207,6 +216,16 @@ void
 log_info(const char *fmt, ...)
 {
 	LOG_FORWARD(ECHOD_LOG_INFO, -1);
+}
+
+void
+log_notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_NOTICE, "", -1, fmt, ap);
+	va_end(ap);
 }
 
 void

@@ -52,6 +52,9 @@ void log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* What the admin asked for (kill -USR1): logged whatever the level,
+ * at syslog's notice. */
+void log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *, ...)
     __attribute__((format(printf, 1, 2), noreturn));

@@ -20,6 +20,7 @@
 #include "admit.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "systemd.h"
@@ -64,6 +65,14 @@ server_hup_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	(void)server_reload(srv);
+}
+
+static void
+server_usr1_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	metrics_log(arg);
 }
 
 void
@@ -214,10 +223,13 @@ server_new(struct echod_config *conf, int log_level)
 	srv->sigint = evsignal_new(srv->base, SIGINT, server_stop_cb, srv);
 	srv->sigterm = evsignal_new(srv->base, SIGTERM, server_stop_cb, srv);
 	srv->sighup = evsignal_new(srv->base, SIGHUP, server_hup_cb, srv);
+	srv->sigusr1 = evsignal_new(srv->base, SIGUSR1, server_usr1_cb, srv);
 	if (srv->sigint == NULL || srv->sigterm == NULL ||
-	    srv->sighup == NULL || evsignal_add(srv->sigint, NULL) == -1 ||
+	    srv->sighup == NULL || srv->sigusr1 == NULL ||
+	    evsignal_add(srv->sigint, NULL) == -1 ||
 	    evsignal_add(srv->sigterm, NULL) == -1 ||
-	    evsignal_add(srv->sighup, NULL) == -1)
+	    evsignal_add(srv->sighup, NULL) == -1 ||
+	    evsignal_add(srv->sigusr1, NULL) == -1)
 		goto fail;
 	return srv;
 fail:
@@ -339,11 +351,53 @@ server_open_all(struct echod_server *srv, const struct echod_config *conf,
 	return 0;
 }
 
+/*
+ * The metrics listener conf asks for: the one srv has if it asks for
+ * the same socket, a new one, or none (NULL).  -1 (logged) if a new one
+ * cannot open.
+ */
+static int
+server_open_metrics(struct echod_server *srv, const struct echod_config *conf,
+    struct metrics **m)
+{
+	char err[512];
+
+	*m = NULL;
+	if (conf->metrics.port == 0)
+		return 0;
+	if (srv->metrics != NULL &&
+	    metrics_same_socket(&srv->config->metrics, &conf->metrics)) {
+		*m = srv->metrics;
+		return 0;
+	}
+	if ((*m = metrics_open(srv, &conf->metrics, err, sizeof(err))) ==
+	    NULL) {
+		log_errorx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Serve m's metrics from now on, and close those served before. */
+static void
+server_set_metrics(struct echod_server *srv, struct metrics *m)
+{
+	if (m == srv->metrics)
+		return;
+	if (srv->metrics != NULL)
+		log_info("closing metrics on %s", metrics_name(srv->metrics));
+	metrics_free(srv->metrics);
+	srv->metrics = m;
+	if (m != NULL)
+		log_info("metrics on http://%s/metrics", metrics_name(m));
+}
+
 int
 server_open(struct echod_server *srv)
 {
 	const struct echod_config *conf = srv->config;
 	struct listener *l;
+	struct metrics *m;
 	char name[ECHOD_ADDRSTRLEN + 16];
 	bool *opened;
 	size_t i;
@@ -355,6 +409,8 @@ server_open(struct echod_server *srv)
 	}
 	rc = server_open_all(srv, conf, &srv->listeners, opened);
 	free(opened);
+	if (rc == 0 && (rc = server_open_metrics(srv, conf, &m)) == 0)
+		server_set_metrics(srv, m);
 	for (i = 0; rc == 0 && i < srv->npassed; i++)
 		if (!srv->passed[i].taken) {
 			addr_format((struct sockaddr *)&srv->passed[i].addr,
@@ -433,6 +489,7 @@ server_reload(struct echod_server *srv)
 	struct echod_config *conf, *old = srv->config;
 	struct listener_list opened_now = TAILQ_HEAD_INITIALIZER(opened_now);
 	struct listener *l, *next;
+	struct metrics *m = NULL;
 	unsigned int kept = 0, added = 0, closed = 0;
 	char *errors;
 	bool *opened = NULL;
@@ -440,6 +497,7 @@ server_reload(struct echod_server *srv)
 	int rc = -1;
 
 	(void)systemd_notify_reloading();
+	srv->reloads++;
 	log_info("SIGHUP: reloading %s", old->path);
 	if ((conf = config_load(old->path, &errors)) == NULL) {
 		log_lines(ECHOD_LOG_WARNING, "SIGHUP: ", errors);
@@ -462,7 +520,8 @@ server_reload(struct echod_server *srv)
 			}
 	}
 	/* The new ones first: if one cannot open, nothing has changed. */
-	if (server_open_all(srv, conf, &opened_now, opened) == -1) {
+	if (server_open_all(srv, conf, &opened_now, opened) == -1 ||
+	    server_open_metrics(srv, conf, &m) == -1) {
 		listener_close_after(&opened_now, NULL);
 		TAILQ_FOREACH(l, &srv->listeners, entry)
 			l->next = NULL;
@@ -492,6 +551,7 @@ server_reload(struct echod_server *srv)
 		TAILQ_INSERT_TAIL(&srv->listeners, l, entry);
 		added++;
 	}
+	server_set_metrics(srv, m);
 	srv->config = conf;
 	conf = old; /* let go of below */
 	rate_table_set(srv->udp_rate, srv->config->udp_rate,
@@ -504,6 +564,8 @@ server_reload(struct echod_server *srv)
 	    closed);
 	rc = 0;
 done:
+	if (rc == -1)
+		srv->reloads_failed++;
 	free(opened);
 	config_unref(conf);
 	(void)server_notify_ready(srv);
@@ -571,6 +633,7 @@ server_free(struct echod_server *srv)
 
 	if (srv == NULL)
 		return;
+	metrics_free(srv->metrics);
 	/* Errands still in an inbox (a start that failed) run first. */
 	for (i = 0; i < srv->nworkers && srv->workers != NULL; i++)
 		if (srv->workers[i].base != NULL)
@@ -591,6 +654,8 @@ server_free(struct echod_server *srv)
 		event_free(srv->deadline);
 	if (srv->watchdog != NULL)
 		event_free(srv->watchdog);
+	if (srv->sigusr1 != NULL)
+		event_free(srv->sigusr1);
 	if (srv->sighup != NULL)
 		event_free(srv->sighup);
 	if (srv->sigterm != NULL)

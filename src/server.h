@@ -19,6 +19,7 @@
 #define ECHOD_DGRAM_MAX 65535
 
 struct listener;
+struct metrics;
 struct rate_table;
 struct worker;
 
@@ -44,6 +45,8 @@ struct echod_server {
 	struct timespec started;
 	bool stopping;		 /* SIGTERM: finishing replies */
 	bool reload_wanted;	 /* SIGHUP while errands were under way */
+	uint64_t reloads, reloads_failed; /* SIGHUPs acted on */
+	struct metrics *metrics; /* the metrics listener; NULL if none */
 	struct passed_socket *passed;
 	size_t npassed;
 	struct worker *workers;
@@ -60,7 +63,8 @@ struct echod_server *server_new(struct echod_config *conf, int log_level);
 /* Open every configured listener, and size the books by the
  * descriptors left; -1 (logged) if any cannot be. */
 int server_open(struct echod_server *);
-/* Start the worker threads and serve until SIGINT or SIGTERM. */
+/* Start the worker threads and serve until SIGINT or SIGTERM; SIGUSR1
+ * logs the counters. */
 int server_run(struct echod_server *);
 /* Apply the config file again (SIGHUP); on any error keep the one in
  * use.  0 if applied, -1 (logged) if not. */

@@ -37,4 +37,4 @@ ok "a client that takes no replies is closed after idle_timeout"
 stop_echod
 expect_match "$tmp/echod.log" "closed tcp 127.0.0.1:$a: 3 connections" "three connections on a"
 expect_match "$tmp/echod.log" "3 closed idle" "all three closed idle, counted"
-expect_match "$tmp/echod.log" "closed tcp 127.0.0.1:$b: 1 connections, 1 messages, 1 bytes, 0 closed idle" "none closed where idle_timeout = 0"
+expect_match "$tmp/echod.log" "closed tcp 127.0.0.1:$b: 1 connections (0 open), 1 messages (1 bytes), 1 replies (1 bytes), 0 closed idle" "none closed where idle_timeout = 0"

@@ -34,6 +34,6 @@ expect_eq "$(udp_from ::1 ::1 "$c")" "" "c: ::1 is not allowed"
 expect_match "$tmp/echod.log" "not allowed by allow/deny" "a refusal is logged"
 
 stop_echod
-expect_match "$tmp/echod.log" "closed tcp [::]:$a: 2 connections, 2 messages, 2 bytes, 0 closed idle; refused 1 by allow/deny" "a: one refusal counted"
-expect_match "$tmp/echod.log" "closed tcp [::]:$b: 1 connections, 1 messages, 1 bytes, 0 closed idle; refused 1 by allow/deny" "b: one refusal counted"
-expect_match "$tmp/echod.log" "closed udp [::]:$c: 4 datagrams, 4 bytes, 0 replies dropped; refused 2 by allow/deny" "c: two datagrams dropped"
+expect_match "$tmp/echod.log" "closed tcp [::]:$a: 2 connections (0 open), 2 messages (2 bytes), 2 replies (2 bytes), 0 closed idle; refused 1 by allow/deny" "a: one refusal counted"
+expect_match "$tmp/echod.log" "closed tcp [::]:$b: 1 connections (0 open), 1 messages (1 bytes), 1 replies (1 bytes), 0 closed idle; refused 1 by allow/deny" "b: one refusal counted"
+expect_match "$tmp/echod.log" "closed udp [::]:$c: 4 datagrams (4 bytes), 2 replies (2 bytes), 0 dropped; refused 2 by allow/deny" "c: two datagrams dropped"

@@ -2,6 +2,7 @@
  * check_config.c: config_load() on real files, valid and invalid; every
  * invalid kind is checked for its exact message, file and line included.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,6 +291,58 @@ START_TEST(test_operations)
 	    "@:1: shutdown_timeout: 3601 is out of range (0-3600)\n"
 	    "@:1: log_level: \"loud\" is none of \"error\", \"warning\", "
 	    "\"info\" and \"debug\"\n");
+}
+END_TEST
+
+/* The metrics group: off unless given, loopback unless told. */
+START_TEST(test_metrics)
+{
+	const char one[] = "listeners = ( { protocol = \"tcp\"; port = 7; } );\n";
+	struct echod_config *conf = expect_ok(one);
+	char text[512];
+
+	ck_assert_int_eq(conf->metrics.port, 0);
+	ck_assert_str_eq(conf->metrics.address, "127.0.0.1");
+	config_unref(conf);
+	snprintf(text, sizeof(text), "metrics = { port = 9464; address = "
+	    "\"::1\"; allow = ( \"::1\" ); deny = ( \"::1/128\" ); };\n%s",
+	    one);
+	conf = expect_ok(text);
+	ck_assert_int_eq(conf->metrics.port, 9464);
+	ck_assert_str_eq(conf->metrics.address, "::1");
+	ck_assert_uint_eq(conf->metrics.acl.allow.n, 1);
+	ck_assert_uint_eq(conf->metrics.acl.deny.n, 1);
+	config_unref(conf);
+
+	snprintf(text, sizeof(text), "metrics = { address = \"localhost\"; "
+	    "port = 0; colour = 1; };\n%s", one);
+	expect_errors(text,
+	    "@:1: metrics.colour: unknown setting\n"
+	    "@:1: metrics.port: 0 is out of range (1-65535)\n"
+	    "@:1: metrics.address: \"localhost\" is not a numeric IPv4 or "
+	    "IPv6 address\n");
+	snprintf(text, sizeof(text), "metrics = { };\n%s", one);
+	expect_errors(text, "@:1: metrics: missing required setting \"port\"\n");
+	snprintf(text, sizeof(text), "metrics = 9464;\n%s", one);
+	expect_errors(text, "@:1: metrics: expected a group in braces\n");
+}
+END_TEST
+
+/* What the man page's test walks: every table, and nothing else. */
+START_TEST(test_option_names)
+{
+	const char *name;
+	size_t i;
+	bool metrics = false;
+
+	for (i = 0; (name = config_option_name("", i)) != NULL; i++)
+		metrics = metrics || strcmp(name, "metrics") == 0;
+	ck_assert(metrics);
+	ck_assert_uint_gt(i, 10);
+	ck_assert_str_eq(config_option_name("listeners", 0), "protocol");
+	ck_assert_str_eq(config_option_name("metrics", 1), "port");
+	ck_assert_ptr_null(config_option_name("metrics", 4));
+	ck_assert_ptr_null(config_option_name("nowhere", 0));
 }
 END_TEST
 
@@ -711,6 +764,8 @@ config_suite(void)
 	tcase_add_test(invalid, test_unknown_top_setting);
 	tcase_add_test(invalid, test_workers);
 	tcase_add_test(invalid, test_operations);
+	tcase_add_test(invalid, test_metrics);
+	tcase_add_test(valid, test_option_names);
 	tcase_add_test(invalid, test_wrong_types);
 	tcase_add_test(invalid, test_more_wrong_types);
 	tcase_add_test(invalid, test_port_range);
