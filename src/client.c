@@ -49,16 +49,20 @@ struct client {
 static void __attribute__((noreturn))
 usage(const struct client_ops *ops, FILE *out, int status)
 {
+	bool tcp = ops->socktype == SOCK_STREAM;
+
 	fprintf(out,
-	    "usage: %s [-4|-6] [-l] [-w seconds] [-m message] host [port]\n"
+	    "usage: %s [-4|-6]%s [-w seconds] [-m message] host [port]\n"
 	    "  -4, -6      use IPv4 or IPv6 only\n"
-	    "  -l          end each message with a newline, for a tcp\n"
-	    "              listener with framing = \"line\"\n"
+	    "%s"
 	    "  -m message  send this one message and print the reply\n"
 	    "  -w seconds  how long to wait for a reply (default %g)\n"
 	    "  port        default %s\n"
 	    "Without -m, each line of input is one message.\n",
-	    ops->progname, CLIENT_DEFAULT_WAIT, CLIENT_DEFAULT_PORT);
+	    ops->progname, tcp ? " [-l]" : "",
+	    tcp ? "  -l          end each message with a newline, for a tcp\n"
+		  "              listener with framing = \"line\"\n" : "",
+	    CLIENT_DEFAULT_WAIT, CLIENT_DEFAULT_PORT);
 	exit(status);
 }
 

@@ -346,6 +346,77 @@ START_TEST(test_option_names)
 }
 END_TEST
 
+/*
+ * echod.conf(5) documents exactly the settings the code accepts: in the
+ * section for its place in the file, each as ".It Cm NAME Ar TYPE",
+ * with a default (or "Required") and, for an integer, its range.
+ */
+static void
+check_man_section(FILE *fp, const char *heading, const char *where)
+{
+	char line[512], name[64], body[4096] = "", it[512] = "";
+	bool in_section = false, in_list = false, documented[64] = { false };
+	const char *opt;
+	size_t i;
+
+	rewind(fp);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, ".Sh ", 4) == 0) {
+			in_section = strcmp(line + 4, heading) == 0;
+			continue;
+		}
+		if (!in_section)
+			continue;
+		if (in_list && (strncmp(line, ".It ", 4) == 0 ||
+		    strcmp(line, ".El") == 0)) {
+			/* The entry before this line is complete. */
+			ck_assert_msg(sscanf(it, ".It Cm %63s", name) == 1,
+			    "%s: not a setting: %s", heading, it);
+			for (i = 0; (opt = config_option_name(where, i)) != NULL;
+			    i++)
+				if (strcmp(opt, name) == 0)
+					break;
+			ck_assert_msg(opt != NULL, "%s: %s is no setting of "
+			    "the code's", heading, name);
+			documented[i] = true;
+			ck_assert_msg(strstr(it, " Ar ") != NULL,
+			    "%s: %s has no type", heading, name);
+			ck_assert_msg(strstr(body, "Default") != NULL,
+			    "%s: %s has no default", heading, name);
+			ck_assert_msg(strstr(it, "Ar integer") == NULL ||
+			    strstr(body, "Range") != NULL,
+			    "%s: %s has no range", heading, name);
+		}
+		if (strncmp(line, ".It ", 4) == 0) {
+			snprintf(it, sizeof(it), "%s", line);
+			body[0] = '\0';
+			in_list = true;
+		} else if (strcmp(line, ".El") == 0)
+			in_list = false;
+		else if (strlen(body) + strlen(line) + 2 < sizeof(body)) {
+			strcat(body, line);
+			strcat(body, " ");
+		}
+	}
+	for (i = 0; (opt = config_option_name(where, i)) != NULL; i++)
+		ck_assert_msg(documented[i], "echod.conf(5), %s: %s is missing",
+		    heading, opt);
+	ck_assert_uint_gt(i, 0);
+}
+
+START_TEST(test_man_page)
+{
+	FILE *fp = fopen(ECHOD_CONF_MAN, "r");
+
+	ck_assert_msg(fp != NULL, "%s: cannot open", ECHOD_CONF_MAN);
+	check_man_section(fp, "TOP-LEVEL SETTINGS", "");
+	check_man_section(fp, "LISTENER SETTINGS", "listeners");
+	check_man_section(fp, "METRICS SETTINGS", "metrics");
+	fclose(fp);
+}
+END_TEST
+
 START_TEST(test_every_setting)
 {
 	struct echod_config *conf = expect_ok(
@@ -766,6 +837,7 @@ config_suite(void)
 	tcase_add_test(invalid, test_operations);
 	tcase_add_test(invalid, test_metrics);
 	tcase_add_test(valid, test_option_names);
+	tcase_add_test(valid, test_man_page);
 	tcase_add_test(invalid, test_wrong_types);
 	tcase_add_test(invalid, test_more_wrong_types);
 	tcase_add_test(invalid, test_port_range);
