@@ -11,8 +11,18 @@
 for tool in make cc pkg-config; do
 	command -v "$tool" > /dev/null || skip "$tool is not installed"
 done
-# sbindir=... bindir=... : where configure said things go.
-eval "$INSTALL_DIRS"
+# installdir NAME: where configure said NAME is, from "sbindir=... ...".
+installdir() { echo "$INSTALL_DIRS" | tr ' ' '\n' | sed -n "s|^$1=||p"; }
+sbindir=$(installdir sbindir)
+bindir=$(installdir bindir)
+sysconfdir=$(installdir sysconfdir)
+pkglibdir=$(installdir pkglibdir)
+includedir=$(installdir includedir)
+libdir=$(installdir libdir)
+mandir=$(installdir mandir)
+docdir=$(installdir docdir)
+unitdir=$(installdir unitdir)
+[ -n "$sbindir$unitdir" ] || fail "no directories in INSTALL_DIRS"
 dest=$tmp/root
 # A make of its own, not a part of the one running the tests.
 install_tree() {

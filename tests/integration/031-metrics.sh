@@ -124,7 +124,7 @@ assert len(seen) > 20, len(seen)
 PY
 ok "the scrape is well-formed ($(grep -vc '^#' "$tmp/scrape") samples)"
 fds=$(sed -n 's/^echod_open_fds \([0-9]*\)$/\1/p' "$tmp/scrape")
-[ -n "$fds" ] && [ "$fds" -gt 0 ] || fail "echod_open_fds is '$fds'"
+[ "${fds:-0}" -gt 0 ] || fail "echod_open_fds is '$fds'"
 ok "descriptors in use: $fds"
 grep -q '^echod_uptime_seconds [0-9]' "$tmp/scrape" || fail "no uptime"
 ok "uptime is there"
@@ -183,6 +183,7 @@ stop_echod
 # Out of descriptors: the metrics listener pauses instead of spinning,
 # then serves again.  SIGUSR1 is logged even at log_level "warning".
 config "$m" 127.0.0.1 'log_level = "warning";'
+# shellcheck disable=SC3045 # dash and bash both have ulimit -n
 ( ulimit -n 64 && exec "$ECHOD" -F -f "$conf" ) > "$tmp/echod.log" 2>&1 &
 echod_pid=$!
 wait_for metric "$m" "echod_workers" 2 || fail "echod with 64 descriptors not serving"
