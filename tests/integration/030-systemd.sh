@@ -2,9 +2,10 @@
 # systemd: the units pass `systemd-analyze verify` and score within the
 # targets of `systemd-analyze security` (1.5 standalone, 0.5 socket-
 # activated); echod adopts sockets passed by systemd-socket-activate (TCP
-# and UDP: two nested calls), matching each to its listener, refuses one
-# that matches none, and tells NOTIFY_SOCKET when it is ready, reloading,
-# stopping, and alive (the watchdog).  No systemd as PID 1 is needed.
+# and UDP: two nested calls), matching each to its listener or to the
+# metrics listener, refuses one that matches none, and tells
+# NOTIFY_SOCKET when it is ready, reloading, stopping, and alive (the
+# watchdog).  No systemd as PID 1 is needed.
 # shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
@@ -60,8 +61,10 @@ chmod 777 "$tmp/notify.sock" # as systemd's is: echod runs as nobody
 tcp=$(free_port)
 udp=$(free_port)
 other=$(free_port)
-# Both sockets passed; one more listener, not passed, which echod opens.
-write_conf "$tmp/echod.conf" "workers = 2; udp_rate = 0;" <<CONF
+metrics=$(free_port)
+# Both sockets passed, and the metrics listener's; one more listener,
+# not passed, which echod opens.
+write_conf "$tmp/echod.conf" "workers = 2; udp_rate = 0; metrics = { port = $metrics; };" <<CONF
 { protocol = "tcp"; address = "127.0.0.1"; port = $tcp; transform = "upper"; }
 { protocol = "udp"; address = "127.0.0.1"; port = $udp; transform = "rot13"; }
 { protocol = "tcp"; address = "127.0.0.1"; port = $other; transform = "rot13"; }
@@ -69,7 +72,7 @@ CONF
 chmod 755 "$tmp"
 : > "$tmp/echod.log"
 # It waits for a first client before it starts echod.
-systemd-socket-activate -l "127.0.0.1:$tcp" \
+systemd-socket-activate -l "127.0.0.1:$tcp" -l "127.0.0.1:$metrics" \
     systemd-socket-activate --datagram -l "127.0.0.1:$udp" \
     -E NOTIFY_SOCKET="$tmp/notify.sock" -E WATCHDOG_USEC=400000 \
     -E ASAN_OPTIONS -E UBSAN_OPTIONS -E TSAN_OPTIONS \
@@ -77,9 +80,15 @@ systemd-socket-activate -l "127.0.0.1:$tcp" \
 echod_pid=$!
 wait_for listening "$tcp" || fail "no socket on $tcp"
 expect_eq "$("$ECHOD_TCP" -m 'passed' 127.0.0.1 "$tcp")" "PASSED" "the first client starts echod and is answered"
-expect_match "$tmp/echod.log" "2 sockets passed by systemd" "echod takes both sockets"
+expect_match "$tmp/echod.log" "3 sockets passed by systemd" "echod takes all three sockets"
 expect_eq "$("$ECHOD_UDP" -m 'passed' 127.0.0.1 "$udp")" "cnffrq" "the passed udp socket serves its listener"
 expect_eq "$("$ECHOD_TCP" -m 'opened' 127.0.0.1 "$other")" "bcrarq" "a listener with no passed socket is opened as usual"
+python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode())" \
+    "http://127.0.0.1:$metrics/metrics" > "$tmp/scrape" || fail "no metrics on the passed socket"
+# (The count of connections is not asserted: the probe that saw the
+# port open was accepted too.)
+expect_match "$tmp/scrape" "echod_messages_received_total{listener=\"tcp 127.0.0.1:$tcp\"} 1" \
+    "the passed socket serves the metrics"
 wait_for grep -q '^READY=1' "$tmp/notify" || fail "no READY=1"
 ok "READY=1 once the listeners are open"
 wait_for grep -q '^WATCHDOG=1' "$tmp/notify" || fail "no WATCHDOG=1"
