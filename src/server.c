@@ -430,20 +430,42 @@ server_open(struct echod_server *srv)
 	return rc;
 }
 
-/* WatchdogSec=: tell systemd the main loop still turns. */
+/*
+ * WatchdogSec=: tell systemd every loop still turns.  The main loop
+ * does if this runs; each worker's, if it ran the question this posted
+ * to it the time before.  One that has not gets no more pings, and
+ * systemd restarts echod when WatchdogSec= runs out.
+ */
 static void
 server_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct echod_server *srv = arg;
+	struct worker *w;
+	unsigned int i, late = 0;
+	bool answers;
+
 	(void)fd;
 	(void)what;
-	(void)arg;
-	(void)systemd_notify("WATCHDOG=1");
+	for (i = 1; i < srv->nworkers; i++) {
+		w = &srv->workers[i];
+		answers = worker_answers(w, &srv->workers[0]);
+		if (!answers && !w->late)
+			log_errorx("worker %u has not answered the watchdog "
+			    "for %.1f s: not telling systemd echod is alive", i,
+			    srv->watchdog_usec / 2e6);
+		else if (answers && w->late)
+			log_warnx("worker %u answers the watchdog again", i);
+		w->late = !answers;
+		late += !answers;
+	}
+	if (late == 0)
+		(void)systemd_notify("WATCHDOG=1");
 }
 
 int
 server_run(struct echod_server *srv)
 {
-	uint64_t usec = systemd_watchdog_usec();
+	uint64_t usec = srv->watchdog_usec = systemd_watchdog_usec();
 	struct timeval half = { (time_t)(usec / 2000000),
 		(suseconds_t)(usec / 2 % 1000000) };
 	unsigned int i;

@@ -41,6 +41,7 @@ struct echod_server {
 	unsigned int errands; /* sent to workers by listeners, not yet done */
 	struct event *sigint, *sigterm, *sighup, *sigusr1;
 	struct event *watchdog;	 /* pings systemd, if it asks */
+	uint64_t watchdog_usec;	 /* WatchdogSec=; pings at half of it */
 	struct event *deadline;	 /* shutdown_timeout */
 	struct timespec started;
 	bool stopping;		 /* SIGTERM: finishing replies */

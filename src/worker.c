@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -136,6 +137,28 @@ worker_post(struct worker *w, struct worker *self, struct worker_task *t)
 	/* An inbox that was not empty has a wake-up on its way already. */
 	if (was_empty)
 		worker_wake(w);
+}
+
+/* On w's thread: its loop turns. */
+static void
+worker_beat_run(struct worker_task *t)
+{
+	struct worker *w = (struct worker *)(void *)((char *)t -
+	    offsetof(struct worker, beat));
+
+	__atomic_store_n(&w->beat_asked, false, __ATOMIC_RELEASE);
+}
+
+bool
+worker_answers(struct worker *w, struct worker *self)
+{
+	if (__atomic_load_n(&w->beat_asked, __ATOMIC_ACQUIRE))
+		return false;
+	/* Set before the post: the worker may run it at once. */
+	__atomic_store_n(&w->beat_asked, true, __ATOMIC_RELAXED);
+	w->beat.run = worker_beat_run;
+	worker_post(w, self, &w->beat);
+	return true;
 }
 
 const struct timeval *

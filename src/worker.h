@@ -43,6 +43,12 @@ struct worker {
 	bool stopping;
 	int wake_fd; /* eventfd */
 	struct event *wake_ev;
+
+	/* The watchdog's question, "does your loop still turn?": posted
+	 * by the main thread, answered by running here. */
+	struct worker_task beat;
+	bool beat_asked; /* posted, not yet run (atomic) */
+	bool late;	 /* last asked, not answered (main thread only) */
 };
 
 /* Set up a zeroed w (base, buffers, inbox); -1 if out of resources.
@@ -53,6 +59,10 @@ int worker_start(struct worker *w);
 /* Run t on w: at once if w is the calling thread's, else via the inbox. */
 void worker_post(struct worker *w, struct worker *self,
     struct worker_task *t);
+/* For the watchdog, on the main thread: has w run the last question
+ * posted to it?  Then post the next and return true; else false, and w's
+ * loop has not turned since the last call. */
+bool worker_answers(struct worker *w, struct worker *self);
 /* tv (seconds) as a timeout on w's loop, shared by every event that
  * uses the same one, so that libevent keeps them in a queue instead of
  * its heap; NULL for none if tv is zero.  On w's thread. */

@@ -42,21 +42,7 @@ ok "echod-socket.service: exposure $e/10, at most 0.5"
 # listening PORT: something accepts TCP connections there.
 listening() { [ "$("$PROBE" scan 127.0.0.1 "$1" "$1")" = "$1" ]; }
 
-# What echod tells systemd, caught on a socket of our own.
-python3 - "$tmp/notify.sock" "$tmp/notify" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a") as out:
-    while True:
-        msg = s.recv(4096).decode()
-        out.write(msg.replace("\n", " ") + "\n")
-        out.flush()
-PY
-bg_pids=$!
-wait_for test -S "$tmp/notify.sock" || fail "no notify socket"
-chmod 777 "$tmp/notify.sock" # as systemd's is: echod runs as nobody
-: > "$tmp/notify"
+notify_catch
 
 tcp=$(free_port)
 udp=$(free_port)

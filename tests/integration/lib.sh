@@ -139,6 +139,25 @@ tcp_answers() {
 	[ "$("$ECHOD_TCP" -m "$3" "$1" "$2" 2>/dev/null)" = "$4" ]
 }
 
+# notify_catch: what echod tells systemd (NOTIFY_SOCKET), caught on the
+# socket $tmp/notify.sock and written to $tmp/notify, a message a line.
+notify_catch() {
+	python3 - "$tmp/notify.sock" "$tmp/notify" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as out:
+    while True:
+        msg = s.recv(4096).decode()
+        out.write(msg.replace("\n", " ") + "\n")
+        out.flush()
+PY
+	bg_pids="$bg_pids $!"
+	wait_for test -S "$tmp/notify.sock" || fail "no notify socket"
+	chmod 777 "$tmp/notify.sock" # as systemd's is: echod runs as nobody
+	: > "$tmp/notify"
+}
+
 # json_field FILE KEY: a number from echod-bench's --json line.
 json_field() { sed -n "s/.*\"$2\": \\([0-9.]*\\).*/\\1/p" "$1"; }
 
