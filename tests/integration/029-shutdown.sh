@@ -53,7 +53,7 @@ start_slow() {
 	rm -f "$tmp/go"
 	slow_client "$p" > "$tmp/slow" &
 	slow=$!
-	bg_pids=$slow
+	bg_pids="$bg_pids $slow"
 	wait_for grep -q '^sent' "$tmp/slow" || fail "the slow client did not stall"
 }
 
