@@ -5,10 +5,16 @@
  * workers' through COUNTED().
  *
  * libevent 2.1's evhttp has no cap on connections, so the HTTP side is
- * bounded otherwise: a scrape gets METRICS_TIMEOUT seconds, a request
- * METRICS_HEADERS bytes of headers and no body, only GET is served, and
- * accept(2) failing for want of descriptors pauses the listener instead
- * of spinning on it.  It listens on loopback unless configured not to.
+ * bounded otherwise: a connection silent for METRICS_TIMEOUT seconds is
+ * closed, a request may have METRICS_HEADERS bytes of headers and no
+ * body, only GET is served, and accept(2) failing for want of
+ * descriptors pauses the listener instead of spinning on it.  What that
+ * leaves open: evhttp 2.1 has no hook at accept time (allow/deny is
+ * checked per request) and no deadline for a whole request, so a client
+ * that trickles its headers keeps its connection; hence loopback unless
+ * configured otherwise.  Closing it takes an HTTP server with a hook at
+ * accept time (not evhttp 2.1's bevcb, which sees neither the socket
+ * nor the peer).
  */
 #include <sys/queue.h>
 #include <sys/resource.h>
@@ -35,7 +41,7 @@
 #include "server.h"
 #include "util.h"
 
-#define METRICS_TIMEOUT 10	/* seconds for a whole scrape */
+#define METRICS_TIMEOUT 10	/* seconds of silence */
 #define METRICS_HEADERS 8192	/* bytes of request headers */
 
 struct metrics {
