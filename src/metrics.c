@@ -12,9 +12,9 @@
  * leaves open: evhttp 2.1 has no hook at accept time (allow/deny is
  * checked per request) and no deadline for a whole request, so a client
  * that trickles its headers keeps its connection; hence loopback unless
- * configured otherwise.  Closing it takes an HTTP server with a hook at
- * accept time (not evhttp 2.1's bevcb, which sees neither the socket
- * nor the peer).
+ * configured otherwise.  Closing it takes libevent 2.2's
+ * evhttp_set_max_connections, or a hook at accept time that 2.1 lacks
+ * (its bevcb sees neither the socket nor the peer).
  */
 #include <sys/queue.h>
 #include <sys/resource.h>
