@@ -27,10 +27,17 @@
  *             bytes), so that closing never resets a reply still in
  *             flight to the client.
  *
- * On SIGTERM every open connection winds down: it becomes REPLIED, and
- * once its replies are sent it lingers only until the client has
- * acknowledged them all (SIOCOUTQ), however much it still sends; the
- * server's shutdown_timeout bounds that.
+ * On SIGTERM no connection is cut short while the client still talks to
+ * it.  One that is settled (no input unread or held, no reply waiting,
+ * and nothing received for TCP_SETTLED_MS, so that none can be on its
+ * way) closes at once, and so does each one that settles later; the
+ * others are read and answered as before until the client shuts down
+ * its side.  When the server's shutdown_timeout runs
+ * out, a connection still holding input it has not answered is reset
+ * (SO_LINGER 0), never closed with a FIN: a clean close must mean the
+ * echo is complete.  REPLIED and LINGERING connections end as they
+ * would have, lingering only until the client has acknowledged every
+ * reply (SIOCOUTQ).
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -59,7 +66,8 @@
 
 #define TCP_LINGER_SECONDS 5		 /* how long to wait for the peer's FIN */
 #define TCP_LINGER_MAX (64 * 1024)	 /* how much to discard meanwhile */
-#define TCP_WIND_DOWN_POLL_MS 100	 /* shutting down: check the ACKs */
+#define TCP_WIND_DOWN_POLL_MS 100	 /* shutting down: look again */
+#define TCP_SETTLED_MS 500		 /* quiet for this long: nothing in flight */
 
 enum conn_state {
 	CONN_OPEN,
@@ -214,15 +222,15 @@ conn_watch(struct conn *c, short what)
 	    poll = { 0, TCP_WIND_DOWN_POLL_MS * 1000 };
 	bool lingering = c->state == CONN_LINGERING;
 
-	if (c->watching == what && !lingering)
+	if (c->watching == what && !lingering && !c->winding_down)
 		return 0;
 	if (c->watching != 0)
 		event_del(CONN_EV(c));
 	c->watching = what;
 	event_assign(CONN_EV(c), c->shard->worker->base, c->fd,
 	    what | EV_PERSIST, tcp_conn_cb, c);
-	return event_add(CONN_EV(c), !lingering ? c->idle :
-	    c->winding_down ? &poll : &linger);
+	return event_add(CONN_EV(c), c->winding_down ? &poll :
+	    lingering ? &linger : c->idle);
 }
 
 /* One send(): the bytes the kernel took (0 if none now), -1 if broken. */
@@ -287,6 +295,42 @@ conn_all_acked(const struct conn *c)
 	return ioctl(c->fd, SIOCOUTQ, &unacked) == -1 || unacked == 0;
 }
 
+/* Bytes the client sent that are still in the kernel, unread. */
+static int
+conn_unread(const struct conn *c)
+{
+	int n = 0;
+
+	return ioctl(c->fd, FIONREAD, &n) == -1 ? 0 : n;
+}
+
+/* Does c hold input it has not answered: read or not, or replied to
+ * but not yet handed to the kernel? */
+static bool
+conn_owes(const struct conn *c)
+{
+	return c->out.len > 0 || c->in.len > 0 || conn_unread(c) > 0;
+}
+
+/*
+ * Shutting down: can c close now without cutting its client short?
+ * Only if it owes nothing and has been quiet long enough that no input
+ * can still be on its way (held back by a full receive window, say):
+ * what arrived after the close would be lost behind a clean FIN.
+ */
+static bool
+conn_settled(const struct conn *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (conn_owes(c))
+		return false;
+	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+		return true; /* broken: nothing more will come */
+	return ti.tcpi_last_data_recv >= TCP_SETTLED_MS;
+}
+
 /* The reply is sent: send FIN, then wait for the peer's. */
 static void
 conn_linger(struct conn *c)
@@ -319,7 +363,8 @@ conn_next(struct conn *c)
 	}
 	switch (c->state) {
 	case CONN_OPEN:
-		if (conn_watch(c, EV_READ) == -1)
+		if ((c->winding_down && conn_settled(c)) ||
+		    conn_watch(c, EV_READ) == -1)
 			conn_free(c);
 		break;
 	case CONN_FLUSHING:
@@ -527,7 +572,9 @@ tcp_conn_cb(evutil_socket_t fd, short what, void *arg)
 				return; /* the shutdown's deadline bounds it */
 			conn_debug(c, "no FIN from the client");
 			conn_free(c);
-		} else
+		} else if (c->winding_down)
+			conn_next(c); /* settled yet? */
+		else
 			tcp_conn_idle(c);
 		return;
 	}
@@ -549,13 +596,8 @@ listener_tcp_wind_down(struct shard *sh)
 	for (c = LIST_FIRST(&sh->conns); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
 		c->winding_down = true;
-		if (c->state == CONN_LINGERING)
-			continue;
-		if (c->state == CONN_OPEN) {
-			c->state = CONN_REPLIED;
-			conn_buf_free(&c->in);
-		}
-		conn_next(c);
+		if (c->state != CONN_LINGERING)
+			conn_next(c);
 	}
 }
 
@@ -662,18 +704,31 @@ tcp_retire(struct listener *l)
 	l->fd = -1;
 }
 
-/* Every worker is at rest: their connections can be closed from here. */
+/*
+ * Every worker is at rest: their connections can be closed from here.
+ * Any left are cut off by shutdown_timeout or a second signal: one that
+ * holds input it has not answered is reset, so that its client cannot
+ * mistake what it got for the whole echo.
+ */
 static void
 tcp_stop(struct listener *l)
 {
+	static const struct linger reset = { 1, 0 };
 	struct conn *c;
-	unsigned int i;
+	unsigned int i, resets = 0;
 
 	for (i = 0; i < l->server->nworkers; i++)
 		while ((c = LIST_FIRST(&l->shards[i].conns)) != NULL) {
+			if (c->state != CONN_LINGERING && conn_owes(c) &&
+			    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset,
+			    sizeof(reset)) == 0)
+				resets++;
 			conn_close(c);
 			tcp_conn_forget(c);
 		}
+	if (resets > 0)
+		log_info("%s: reset %u connection%s with input not answered",
+		    l->name, resets, resets == 1 ? "" : "s");
 	if (l->evl != NULL)
 		evconnlistener_free(l->evl);
 	if (l->fd != -1)
