@@ -2,9 +2,9 @@
  * admit.c: the main thread's books on TCP connections (see admit.h), and
  * pausing accept(2) when descriptors run short.  Out of descriptors, a
  * pending connection keeps the listening socket readable, and libevent's
- * evconnlistener would call accept() again at once, for ever: every tcp
- * listener is disabled instead, until a connection closes or, after
- * EMFILE, a timer says to try again.
+ * evconnlistener would call accept() again at once, for ever: every
+ * listener that admits connections is paused instead (ops->pause),
+ * until a connection closes or, after EMFILE, a timer says to try again.
  */
 #include <sys/resource.h>
 #include <sys/random.h>
@@ -18,13 +18,12 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "admit.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
-#include "server.h"
+#include "server_state.h"
 #include "util.h"
 
 /* Open connections from one address. */
@@ -79,7 +78,7 @@ admit_size(struct echod_server *srv)
 	bool tcp = false;
 
 	TAILQ_FOREACH(l, &srv->listeners, entry)
-		tcp = tcp || l->conf->protocol == ECHOD_PROTO_TCP;
+		tcp = tcp || l->ops->connections;
 	if (!tcp || getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
 	    rl.rlim_cur == RLIM_INFINITY)
 		return 0;
@@ -185,7 +184,7 @@ peer_forget(struct admission *adm, struct peer *gone)
 	free(gone);
 }
 
-/* Enable or disable every tcp listener's accepting. */
+/* Enable or disable every listener's accepting, where it can pause. */
 static void
 admit_listen(struct echod_server *srv, bool on)
 {
@@ -193,12 +192,15 @@ admit_listen(struct echod_server *srv, bool on)
 
 	srv->adm.paused = !on;
 	TAILQ_FOREACH(l, &srv->listeners, entry)
-		if (l->evl != NULL) {
-			if (on)
-				evconnlistener_enable(l->evl);
-			else
-				evconnlistener_disable(l->evl);
-		}
+		if (l->ops->pause != NULL)
+			l->ops->pause(l, !on);
+}
+
+/* For a listener starting while paused. */
+bool
+admit_paused(const struct echod_server *srv)
+{
+	return srv->adm.paused;
 }
 
 static void

@@ -4,7 +4,9 @@
  * all, per listener and per client address, and whether accepting is
  * paused because descriptors ran short.  A worker closing a connection
  * hands it back to the main thread (tcp_conn_release), which settles
- * the books, so no counter here is shared between threads.
+ * the books, so no counter here is shared between threads.  The books
+ * themselves (struct admission) are in server_state.h, inside struct
+ * echod_server.
  */
 #ifndef ECHOD_ADMIT_H
 #define ECHOD_ADMIT_H
@@ -13,8 +15,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "log.h"
+#include "listener.h" /* enum refusal */
 
+struct admission;
 struct echod_server;
 struct listener;
 struct sockaddr;
@@ -26,29 +29,6 @@ struct peer;
 /* After EMFILE or ENFILE, try accepting again this soon. */
 #define ADMIT_RETRY_MS 100
 
-struct admission {
-	uint64_t open;	  /* tcp connections, every listener */
-	uint64_t fd_cap;  /* as many as the descriptors allow */
-	struct peer **peers; /* open connections per address, hashed */
-	uint64_t seed;	  /* the hash's key, random */
-	struct event *retry;
-	bool paused;	  /* every tcp listener disabled */
-	bool pausing;	  /* no connection accepted since the pause began */
-	struct timespec pause_began;
-	uint64_t pauses;  /* how often accepting paused */
-	uint64_t paused_ms; /* and for how long in all */
-	struct log_limit pause_log[2]; /* at the cap; on accept errors */
-};
-
-/* Why a client was turned away; the counters are per listener. */
-enum refusal {
-	REFUSED_ACL,   /* allow/deny */
-	REFUSED_LIMIT, /* max_connections, max_connections_per_ip */
-	REFUSED_RATE,  /* udp: udp_rate */
-	REFUSED_LOOP,  /* udp: source port or address never answered */
-	REFUSED_KINDS,
-};
-
 /* Set up srv's books; -1 if out of resources. */
 int admit_init(struct echod_server *srv);
 /* Work out how many connections the descriptors allow, once the
@@ -58,6 +38,8 @@ int admit_size(struct echod_server *srv);
 int64_t admit_fds_in_use(void);
 /* How long accepting has paused in all, the pause under way included. */
 uint64_t admit_paused_ms(const struct admission *adm);
+/* Is accepting paused (every listener that admits connections)? */
+bool admit_paused(const struct echod_server *srv);
 /* Log how often and how long accepting paused, if it did; free. */
 void admit_fini(struct echod_server *srv);
 /*

@@ -1,7 +1,7 @@
 /*
  * listener.c: turns a configured listener into bound sockets.  Name
- * resolution, socket options and bind live here; serving is left to the
- * protocol's ops.
+ * resolution lives here, the socket comes from sockets.c, and serving is
+ * left to the protocol's ops, found in listener_ops_table[].
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -16,53 +16,28 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
-#include "server.h"
+#include "server_state.h"
+#include "sockets.h"
 #include "worker.h"
 
-/* A full accept queue loses handshakes silently; SOMAXCONN may cap it. */
-#define LISTENER_BACKLOG 1024
+/* Every protocol echod serves, by the name the config gives it. */
+static const struct listener_ops *const listener_ops_table[] = {
+	&listener_tcp_ops,
+	&listener_udp_ops,
+	NULL,
+};
 
-int
-listener_socket(int type, const struct sockaddr *sa, socklen_t salen,
-    bool v6only, const char *name, char *err, size_t errlen)
+/* Looked up by name: a new protocol is one more entry in the table. */
+const struct listener_ops *
+listener_ops_for(const struct echod_listener_config *lc)
 {
-	int fd, on = 1, v6 = v6only, saved;
-	const char *what;
+	const char *name = config_protocol_name(lc->protocol);
+	size_t i;
 
-	fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		what = "socket: ";
-		goto fail;
-	}
-	/* A restart must not fail on the last run's TIME_WAIT sockets. */
-	if (type == SOCK_STREAM &&
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1) {
-		what = "SO_REUSEADDR: ";
-		goto fail;
-	}
-	/* Set either way: the system default (bindv6only) varies. */
-	if (sa->sa_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6)) == -1) {
-		what = "IPV6_V6ONLY: ";
-		goto fail;
-	}
-	if (bind(fd, sa, salen) == -1) {
-		what = "";
-		goto fail;
-	}
-	/* Here, not when serving starts: this can fail in use too. */
-	if (type == SOCK_STREAM && listen(fd, LISTENER_BACKLOG) == -1) {
-		what = "listen: ";
-		goto fail;
-	}
-	return fd;
-fail:
-	saved = errno; /* the caller tells EADDRINUSE apart */
-	snprintf(err, errlen, "%s: %s%s", name, what, strerror(saved));
-	if (fd != -1)
-		close(fd);
-	errno = saved;
-	return -1;
+	for (i = 0; listener_ops_table[i] != NULL; i++)
+		if (strcmp(listener_ops_table[i]->name, name) == 0)
+			return listener_ops_table[i];
+	fatalx("protocol %s: no listener serves it", name);
 }
 
 /* A listener with a zeroed shard for each of srv's workers. */
@@ -107,6 +82,7 @@ listener_open(struct echod_server *srv, struct listener_list *list,
     const struct echod_listener_config *lc, int port, bool *in_use,
     char *err, size_t errlen)
 {
+	const struct listener_ops *ops = listener_ops_for(lc);
 	struct addrinfo hints, *res, *ai;
 	struct listener *l, *mark = TAILQ_LAST(list, listener_list);
 	char name[ECHOD_ADDRSTRLEN + 16], service[8], addr[ECHOD_ADDRSTRLEN];
@@ -116,8 +92,7 @@ listener_open(struct echod_server *srv, struct listener_list *list,
 	config_listener_name(lc, name, sizeof(name));
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype =
-	    lc->protocol == ECHOD_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	hints.ai_socktype = ops->socktype;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	snprintf(service, sizeof(service), "%d", port);
 	if ((rc = getaddrinfo(lc->address, service, &hints, &res)) != 0) {
@@ -129,12 +104,10 @@ listener_open(struct echod_server *srv, struct listener_list *list,
 		if (addrinfo_seen(res, ai))
 			continue;
 		addr_format(ai->ai_addr, addr, sizeof(addr));
-		snprintf(name, sizeof(name), "%s %s",
-		    config_protocol_name(lc->protocol), addr);
-		if ((fd = server_passed_socket(srv, ai->ai_socktype,
-		    ai->ai_addr)) == -1 &&
-		    (fd = listener_socket(ai->ai_socktype, ai->ai_addr,
-		    ai->ai_addrlen, lc->ipv6_only, name, err, errlen)) == -1) {
+		snprintf(name, sizeof(name), "%s %s", ops->name, addr);
+		if ((fd = sockets_open(srv->sockets, ai->ai_socktype,
+		    ai->ai_addr, ai->ai_addrlen, lc->ipv6_only, name, err,
+		    errlen)) == -1) {
 			*in_use = errno == EADDRINUSE;
 			break;
 		}
@@ -147,8 +120,7 @@ listener_open(struct echod_server *srv, struct listener_list *list,
 		config_ref(lc->config);
 		l->fd = fd;
 		l->port = port;
-		l->ops = lc->protocol == ECHOD_PROTO_UDP ? &listener_udp_ops :
-		    &listener_tcp_ops;
+		l->ops = ops;
 		l->wildcard = addr_is_wildcard(ai->ai_addr);
 		snprintf(l->name, sizeof(l->name), "%s", name);
 		TAILQ_INSERT_TAIL(list, l, entry);
@@ -261,6 +233,16 @@ listener_errand(struct listener *l, void (*errand)(struct shard *))
 	}
 }
 
+/* Protocols with nothing to finish off stop with the loops. */
+void
+listener_wind_down(struct listener *l)
+{
+	if (l->ops->wind_down == NULL)
+		return;
+	listener_errand(l, l->ops->wind_down);
+	listener_retire(l);
+}
+
 void
 listener_close_after(struct listener_list *list, struct listener *mark)
 {
@@ -322,24 +304,7 @@ char *
 listener_stats_text(const struct listener *l, const struct listener_stats *st,
     char *buf, size_t len)
 {
-#define N(x) ((unsigned long long)(x))
-	if (l->conf->protocol == ECHOD_PROTO_TCP)
-		snprintf(buf, len, "%llu connections (%llu open), %llu "
-		    "messages (%llu bytes), %llu replies (%llu bytes), %llu "
-		    "closed idle; refused %llu by allow/deny, %llu at a limit",
-		    N(st->accepted), N(st->open), N(st->messages_in),
-		    N(st->bytes_in), N(st->messages_out), N(st->bytes_out),
-		    N(st->idle_closed), N(st->refused[REFUSED_ACL]),
-		    N(st->refused[REFUSED_LIMIT]));
-	else
-		snprintf(buf, len, "%llu datagrams (%llu bytes), %llu replies "
-		    "(%llu bytes), %llu dropped; refused %llu by allow/deny, "
-		    "%llu over udp_rate, %llu from a source never answered",
-		    N(st->messages_in), N(st->bytes_in), N(st->messages_out),
-		    N(st->bytes_out), N(st->dropped),
-		    N(st->refused[REFUSED_ACL]), N(st->refused[REFUSED_RATE]),
-		    N(st->refused[REFUSED_LOOP]));
-#undef N
+	l->ops->stats_text(st, buf, len);
 	return buf;
 }
 

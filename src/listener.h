@@ -14,7 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "admit.h"
 #include "log.h"
 #include "util.h"
 #include "worker.h"
@@ -22,10 +21,39 @@
 struct echod_server;
 struct echod_listener_config;
 struct listener;
+struct listener_list;
+struct listener_stats;
 struct conn;
+struct shard;
+struct sockets;
 struct worker;
 
+/* Why a client was turned away; the counters are per listener. */
+enum refusal {
+	REFUSED_ACL,   /* allow/deny */
+	REFUSED_LIMIT, /* max_connections, max_connections_per_ip */
+	REFUSED_RATE,  /* udp: udp_rate */
+	REFUSED_LOOP,  /* udp: source port or address never answered */
+	REFUSED_KINDS,
+};
+
+/*
+ * What a protocol does its own way.  One const struct per protocol
+ * (listener_tcp.c, listener_udp.c), listed in listener.c's
+ * listener_ops_table[] under the name the config's protocol setting
+ * gives; a new protocol is one more of these, not a branch at each
+ * caller.
+ */
 struct listener_ops {
+	const char *name; /* "tcp": the config's protocol, and in l->name */
+	int socktype;	  /* SOCK_STREAM, SOCK_DGRAM */
+	/* Clients are connections, each a descriptor, on admit.c's books:
+	 * its descriptor cap and accept pauses apply. */
+	bool connections;
+	/* LISTENER_COUNTS_* of the counters this protocol keeps, and
+	 * 1 << enum refusal of each reason it turns clients away for. */
+	unsigned int counts;
+	unsigned int refusals;
 	/*
 	 * Start serving l->fd, bound and listening, on l->server's loops.
 	 * On failure: -1 with err set; l stays for listener_free.
@@ -39,7 +67,23 @@ struct listener_ops {
 	void (*switch_conf)(struct listener *);
 	/* Release what start took, l->fd included; every loop at rest. */
 	void (*stop)(struct listener *);
+	/* Shutting down, an errand on each worker: every client of sh is
+	 * finished off.  NULL: nothing to finish; served until the loops
+	 * stop. */
+	void (*wind_down)(struct shard *sh);
+	/* Stop (true) or resume (false) taking clients, for a while;
+	 * NULL if l cannot pause. */
+	void (*pause)(struct listener *l, bool paused);
+	/* st in words, for the log: "3 connections (1 open), ...". */
+	void (*stats_text)(const struct listener_stats *st, char *buf,
+	    size_t len);
 };
+
+/* Counters a protocol may keep, for ops->counts. */
+#define LISTENER_COUNTS_CONNECTIONS (1u << 0) /* accepted, open */
+#define LISTENER_COUNTS_TRAFFIC (1u << 1) /* messages, bytes, replies */
+#define LISTENER_COUNTS_DROPPED (1u << 2) /* replies the kernel refused */
+#define LISTENER_COUNTS_IDLE (1u << 3)	  /* closed by idle_timeout */
 
 extern const struct listener_ops listener_tcp_ops;
 extern const struct listener_ops listener_udp_ops;
@@ -106,8 +150,6 @@ struct listener {
 	struct evconnlistener *evl; /* tcp: accepting, on the main thread */
 };
 
-TAILQ_HEAD(listener_list, listener);
-
 #ifndef TAILQ_FOREACH_SAFE /* glibc's sys/queue.h lacks it */
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)                     \
 	for ((var) = TAILQ_FIRST(head);                                \
@@ -115,6 +157,9 @@ TAILQ_HEAD(listener_list, listener);
 	    (var) = (tvar))
 #endif
 
+/* The ops of lc's protocol. */
+const struct listener_ops *listener_ops_for(
+    const struct echod_listener_config *lc);
 /*
  * Bind lc's sockets at port, and listen on them if tcp: one listener
  * per address that lc's address resolves to, each added to list, not
@@ -162,17 +207,13 @@ void listener_stats(const struct listener *l, struct listener_stats *st);
 /* st in words, for the log: "3 connections (1 open), 9 messages ...". */
 char *listener_stats_text(const struct listener *l,
     const struct listener_stats *st, char *buf, size_t len);
-/*
- * A bound, non-blocking socket of type (SOCK_STREAM: listening too) at
- * sa, named name in errors; v6only for IPV6_V6ONLY.  -1 with err, and
- * errno as the failing call left it.
- */
-int listener_socket(int type, const struct sockaddr *sa, socklen_t salen,
-    bool v6only, const char *name, char *err, size_t errlen);
 /* Stop l at once, close its connections and free it: every loop is at
  * rest, or l never started.  l is on no list any more. */
 void listener_free(struct listener *l);
-/* Errand for shutting down: every connection of sh sends what it has
+/* Shutting down: if l's protocol has clients to finish off, retire l
+ * and send each worker its wind_down errand; else leave l be. */
+void listener_wind_down(struct listener *l);
+/* listener_tcp_ops.wind_down: every connection of sh sends what it has
  * pending and closes; nothing more is read. */
 void listener_tcp_wind_down(struct shard *sh);
 /* Free every listener of list after mark (NULL: all of them); none of

@@ -56,11 +56,12 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "admit.h"
 #include "config.h"
 #include "framing.h"
 #include "listener.h"
 #include "log.h"
-#include "server.h"
+#include "server_state.h"
 #include "transform.h"
 #include "worker.h"
 
@@ -689,7 +690,7 @@ tcp_start(struct listener *l, char *err, size_t errlen)
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->evl, tcp_accept_error_cb);
-	if (l->server->adm.paused)
+	if (admit_paused(l->server))
 		evconnlistener_disable(l->evl);
 	return 0;
 }
@@ -735,8 +736,44 @@ tcp_stop(struct listener *l)
 		close(l->fd);
 }
 
+/* Out of descriptors (admit.c): the accept queue waits meanwhile. */
+static void
+tcp_pause(struct listener *l, bool paused)
+{
+	if (l->evl == NULL)
+		return;
+	if (paused)
+		evconnlistener_disable(l->evl);
+	else
+		evconnlistener_enable(l->evl);
+}
+
+/* A tcp listener's counters, in words. */
+static void
+tcp_stats_text(const struct listener_stats *st, char *buf, size_t len)
+{
+#define N(x) ((unsigned long long)(x))
+	snprintf(buf, len, "%llu connections (%llu open), %llu "
+	    "messages (%llu bytes), %llu replies (%llu bytes), %llu "
+	    "closed idle; refused %llu by allow/deny, %llu at a limit",
+	    N(st->accepted), N(st->open), N(st->messages_in),
+	    N(st->bytes_in), N(st->messages_out), N(st->bytes_out),
+	    N(st->idle_closed), N(st->refused[REFUSED_ACL]),
+	    N(st->refused[REFUSED_LIMIT]));
+#undef N
+}
+
 const struct listener_ops listener_tcp_ops = {
+	.name = "tcp",
+	.socktype = SOCK_STREAM,
+	.connections = true,
+	.counts = LISTENER_COUNTS_CONNECTIONS | LISTENER_COUNTS_TRAFFIC |
+	    LISTENER_COUNTS_IDLE,
+	.refusals = 1u << REFUSED_ACL | 1u << REFUSED_LIMIT,
 	.start = tcp_start,
 	.retire = tcp_retire,
 	.stop = tcp_stop,
+	.wind_down = listener_tcp_wind_down,
+	.pause = tcp_pause,
+	.stats_text = tcp_stats_text,
 };

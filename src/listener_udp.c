@@ -32,9 +32,12 @@
 #include "listener.h"
 #include "log.h"
 #include "ratelimit.h"
-#include "server.h"
+#include "server_state.h"
 #include "transform.h"
 #include "worker.h"
+
+/* The largest UDP payload over IPv6 without jumbograms; IPv4's is 65,507. */
+#define ECHOD_DGRAM_MAX 65535
 
 /* Datagrams per call, so one busy socket cannot starve the rest. */
 #define UDP_BATCH 32
@@ -370,9 +373,30 @@ udp_stop(struct listener *l)
 	close(l->fd);
 }
 
+/* A udp listener's counters, in words. */
+static void
+udp_stats_text(const struct listener_stats *st, char *buf, size_t len)
+{
+#define N(x) ((unsigned long long)(x))
+	snprintf(buf, len, "%llu datagrams (%llu bytes), %llu replies "
+	    "(%llu bytes), %llu dropped; refused %llu by allow/deny, "
+	    "%llu over udp_rate, %llu from a source never answered",
+	    N(st->messages_in), N(st->bytes_in), N(st->messages_out),
+	    N(st->bytes_out), N(st->dropped),
+	    N(st->refused[REFUSED_ACL]), N(st->refused[REFUSED_RATE]),
+	    N(st->refused[REFUSED_LOOP]));
+#undef N
+}
+
 const struct listener_ops listener_udp_ops = {
+	.name = "udp",
+	.socktype = SOCK_DGRAM,
+	.counts = LISTENER_COUNTS_TRAFFIC | LISTENER_COUNTS_DROPPED,
+	.refusals = 1u << REFUSED_ACL | 1u << REFUSED_RATE |
+	    1u << REFUSED_LOOP,
 	.start = udp_start,
 	.retire = udp_retire,
 	.switch_conf = udp_switch_conf,
 	.stop = udp_stop,
+	.stats_text = udp_stats_text,
 };

@@ -17,7 +17,6 @@
  * (its bevcb sees neither the socket nor the peer).
  */
 #include <sys/queue.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -38,7 +37,8 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
-#include "server.h"
+#include "server_state.h"
+#include "sockets.h"
 #include "util.h"
 
 #define METRICS_TIMEOUT 10	/* seconds of silence */
@@ -61,82 +61,48 @@ static LIST_HEAD(, metrics) metrics_open_list =
 
 /* --- The numbers ----------------------------------------------------- */
 
-/* The process's side, as it stands. */
-struct process_stats {
-	double uptime;	    /* seconds */
-	double started;	    /* seconds since the epoch */
-	int64_t fds;	    /* descriptors open; -1 if unknown */
-	int64_t max_fds;    /* RLIMIT_NOFILE; -1 if none */
-	uint64_t tcp_open;  /* connections, every listener's */
-	uint64_t tcp_room;  /* as many as the descriptors allow */
-	uint64_t pauses, paused_ms;
-	uint64_t reloads, reloads_failed;
-};
-
-static void
-process_stats(const struct echod_server *srv, struct process_stats *ps)
-{
-	struct timespec now, wall;
-	struct rlimit rl;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	clock_gettime(CLOCK_REALTIME, &wall);
-	ps->uptime = (double)(now.tv_sec - srv->started.tv_sec) +
-	    (double)(now.tv_nsec - srv->started.tv_nsec) / 1e9;
-	ps->started = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9 -
-	    ps->uptime;
-	ps->fds = admit_fds_in_use();
-	ps->max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    rl.rlim_cur != RLIM_INFINITY ? (int64_t)rl.rlim_cur : -1;
-	ps->tcp_open = srv->adm.open;
-	ps->tcp_room = srv->adm.fd_cap;
-	ps->pauses = srv->adm.pauses;
-	ps->paused_ms = admit_paused_ms(&srv->adm);
-	ps->reloads = srv->reloads;
-	ps->reloads_failed = srv->reloads_failed;
-}
-
 /* The per-listener families: which field of struct listener_stats, for
- * which protocols. */
-#define FOR_TCP (1 << ECHOD_PROTO_TCP)
-#define FOR_UDP (1 << ECHOD_PROTO_UDP)
+ * listeners whose ops->counts has which LISTENER_COUNTS_ bit. */
+#define CONNECTIONS LISTENER_COUNTS_CONNECTIONS
+#define TRAFFIC LISTENER_COUNTS_TRAFFIC
 #define STAT(f) offsetof(struct listener_stats, f)
 static const struct {
 	const char *name, *type, *help;
-	unsigned int protocols;
+	unsigned int counts;
 	size_t offset;
 } listener_families[] = {
 	{ "echod_connections_accepted_total", "counter",
-	    "TCP connections admitted.", FOR_TCP, STAT(accepted) },
+	    "TCP connections admitted.", CONNECTIONS, STAT(accepted) },
 	{ "echod_connections_active", "gauge",
-	    "TCP connections open now.", FOR_TCP, STAT(open) },
+	    "TCP connections open now.", CONNECTIONS, STAT(open) },
 	{ "echod_messages_received_total", "counter",
 	    "Messages received: TCP reads or lines, UDP datagrams.",
-	    FOR_TCP | FOR_UDP, STAT(messages_in) },
+	    TRAFFIC, STAT(messages_in) },
 	{ "echod_received_bytes_total", "counter", "Bytes received.",
-	    FOR_TCP | FOR_UDP, STAT(bytes_in) },
+	    TRAFFIC, STAT(bytes_in) },
 	{ "echod_replies_sent_total", "counter", "Replies made.",
-	    FOR_TCP | FOR_UDP, STAT(messages_out) },
+	    TRAFFIC, STAT(messages_out) },
 	{ "echod_sent_bytes_total", "counter",
-	    "Reply bytes the kernel took.", FOR_TCP | FOR_UDP,
+	    "Reply bytes the kernel took.", TRAFFIC,
 	    STAT(bytes_out) },
 	{ "echod_replies_dropped_total", "counter",
-	    "UDP replies the kernel refused.", FOR_UDP, STAT(dropped) },
+	    "UDP replies the kernel refused.", LISTENER_COUNTS_DROPPED,
+	    STAT(dropped) },
 	{ "echod_idle_closed_total", "counter",
-	    "TCP connections closed by idle_timeout.", FOR_TCP,
+	    "TCP connections closed by idle_timeout.", LISTENER_COUNTS_IDLE,
 	    STAT(idle_closed) },
 };
 #undef STAT
+#undef TRAFFIC
+#undef CONNECTIONS
 
-/* Why clients were turned away, as the reason label says it. */
-static const struct {
-	const char *reason;
-	unsigned int protocols;
-} refusals[REFUSED_KINDS] = {
-	[REFUSED_ACL] = { "acl", FOR_TCP | FOR_UDP },
-	[REFUSED_LIMIT] = { "limit", FOR_TCP },
-	[REFUSED_RATE] = { "rate", FOR_UDP },
-	[REFUSED_LOOP] = { "loop", FOR_UDP },
+/* Why clients were turned away, as the reason label says it; a
+ * listener has those its ops->refusals names. */
+static const char *const refusals[REFUSED_KINDS] = {
+	[REFUSED_ACL] = "acl",
+	[REFUSED_LIMIT] = "limit",
+	[REFUSED_RATE] = "rate",
+	[REFUSED_LOOP] = "loop",
 };
 
 /* A label's value, with the three characters the format escapes. */
@@ -184,13 +150,13 @@ int
 metrics_write(struct echod_server *srv, struct evbuffer *out)
 {
 	struct listener_sample *ls;
-	struct process_stats ps;
+	struct server_stats ps;
 	const struct listener *l;
 	char transform[256];
 	size_t i, k, n = 0;
 	uint64_t v;
 
-	process_stats(srv, &ps);
+	server_stats(srv, &ps);
 	TAILQ_FOREACH(l, &srv->listeners, entry)
 		n++;
 	if ((ls = calloc(n + 1, sizeof(*ls))) == NULL)
@@ -211,7 +177,7 @@ metrics_write(struct echod_server *srv, struct evbuffer *out)
 	sample(out, "echod_uptime_seconds", "gauge",
 	    "Seconds since echod started.", ps.uptime);
 	sample(out, "echod_workers", "gauge", "Worker threads.",
-	    srv->nworkers);
+	    ps.workers);
 	sample(out, "echod_open_fds", "gauge", "Descriptors open.",
 	    (double)ps.fds);
 	sample(out, "echod_max_fds", "gauge",
@@ -251,8 +217,8 @@ metrics_write(struct echod_server *srv, struct evbuffer *out)
 		family(out, listener_families[k].name,
 		    listener_families[k].type, listener_families[k].help);
 		for (i = 0; i < n; i++) {
-			if (!(listener_families[k].protocols &
-			    1u << ls[i].l->conf->protocol))
+			if (!(listener_families[k].counts &
+			    ls[i].l->ops->counts))
 				continue;
 			memcpy(&v, (const char *)&ls[i].st +
 			    listener_families[k].offset, sizeof(v));
@@ -267,10 +233,10 @@ metrics_write(struct echod_server *srv, struct evbuffer *out)
 	    "answered).");
 	for (i = 0; i < n; i++)
 		for (k = 0; k < REFUSED_KINDS; k++)
-			if (refusals[k].protocols & 1u << ls[i].l->conf->protocol)
+			if (ls[i].l->ops->refusals & 1u << k)
 				evbuffer_add_printf(out, "echod_refused_total{"
 				    "listener=\"%s\",reason=\"%s\"} %llu\n",
-				    ls[i].label, refusals[k].reason,
+				    ls[i].label, refusals[k],
 				    (unsigned long long)ls[i].st.refused[k]);
 	free(ls);
 	return 0;
@@ -280,11 +246,11 @@ void
 metrics_log(struct echod_server *srv)
 {
 	struct listener_stats st;
-	struct process_stats ps;
+	struct server_stats ps;
 	const struct listener *l;
 	char fds[64] = "", room[64] = "", text[512];
 
-	process_stats(srv, &ps);
+	server_stats(srv, &ps);
 	if (ps.fds >= 0)
 		snprintf(fds, sizeof(fds), "; %lld of %lld descriptors open",
 		    (long long)ps.fds, (long long)ps.max_fds);
@@ -293,7 +259,7 @@ metrics_log(struct echod_server *srv)
 		    (unsigned long long)ps.tcp_room);
 	log_notice("SIGUSR1: up %.0f s, %u workers%s; %llu tcp connections "
 	    "open%s; accepting paused %llu times, %llu ms in all; %llu "
-	    "reloads, %llu failed", ps.uptime, srv->nworkers, fds,
+	    "reloads, %llu failed", ps.uptime, ps.workers, fds,
 	    (unsigned long long)ps.tcp_open, room,
 	    (unsigned long long)ps.pauses, (unsigned long long)ps.paused_ms,
 	    (unsigned long long)ps.reloads,
@@ -438,9 +404,8 @@ metrics_open(struct echod_server *srv, const struct echod_metrics_config *mc,
 		snprintf(err, errlen, "%s: not a numeric address", label);
 		goto fail;
 	}
-	if ((fd = server_passed_socket(srv, SOCK_STREAM, &sa.sa)) == -1 &&
-	    (fd = listener_socket(SOCK_STREAM, &sa.sa, salen, false, label,
-	    err, errlen)) == -1)
+	if ((fd = sockets_open(srv->sockets, SOCK_STREAM, &sa.sa, salen, false,
+	    label, err, errlen)) == -1)
 		goto fail;
 	if ((m->http = evhttp_new(srv->base)) == NULL ||
 	    (m->retry = evtimer_new(srv->base, metrics_retry_cb, m)) == NULL ||

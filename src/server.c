@@ -1,13 +1,10 @@
 /*
- * server.c: the workers, the listeners and the signals.  Teardown runs
- * in the reverse order of set-up.
+ * server.c: the server's life (start-up, reload, shutdown), with its
+ * workers, listeners and signals.  Teardown runs in the reverse order
+ * of set-up.
  */
-#include <sys/random.h>
 #include <sys/resource.h>
 
-#include <netinet/in.h>
-
-#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,11 +15,14 @@
 #include <event2/event.h>
 
 #include "admit.h"
+#include "config.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
+#include "server_state.h"
+#include "sockets.h"
 #include "systemd.h"
 #include "transform.h"
 #include "worker.h"
@@ -121,75 +121,6 @@ server_nworkers(const struct echod_config *conf)
 	    (unsigned int)n;
 }
 
-/* Take the sockets systemd passed, noting what each one is. */
-static int
-server_take_passed(struct echod_server *srv)
-{
-	struct passed_socket *ps;
-	socklen_t len;
-	int n = systemd_listen_fds(), i;
-
-	if (n == 0)
-		return 0;
-	if ((srv->passed = calloc((size_t)n, sizeof(*srv->passed))) == NULL)
-		return -1;
-	for (i = 0; i < n; i++) {
-		ps = &srv->passed[srv->npassed++];
-		ps->fd = SYSTEMD_LISTEN_FDS_START + i;
-		len = sizeof(ps->type);
-		if (getsockopt(ps->fd, SOL_SOCKET, SO_TYPE, &ps->type, &len) ==
-		    -1) {
-			log_warn("descriptor %d passed by systemd", ps->fd);
-			ps->type = -1;
-			continue;
-		}
-		len = sizeof(ps->addr);
-		if (getsockname(ps->fd, (struct sockaddr *)&ps->addr, &len) == -1)
-			ps->type = -1;
-		/* libevent and the UDP path want it non-blocking. */
-		(void)fcntl(ps->fd, F_SETFL, fcntl(ps->fd, F_GETFL) | O_NONBLOCK);
-	}
-	log_info("%zu socket%s passed by systemd", srv->npassed,
-	    srv->npassed == 1 ? "" : "s");
-	return 0;
-}
-
-int
-server_passed_socket(struct echod_server *srv, int type,
-    const struct sockaddr *sa)
-{
-	size_t i;
-
-	for (i = 0; i < srv->npassed; i++)
-		if (!srv->passed[i].taken && srv->passed[i].type == type &&
-		    addr_equal((struct sockaddr *)&srv->passed[i].addr, sa)) {
-			srv->passed[i].taken = true;
-			return srv->passed[i].fd;
-		}
-	return -1;
-}
-
-/* The port of a passed socket that lc's range could take; 0 if none. */
-static int
-server_passed_port(const struct echod_server *srv,
-    const struct echod_listener_config *lc)
-{
-	const struct passed_socket *ps;
-	int type = lc->protocol == ECHOD_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
-	size_t i;
-	int port;
-
-	for (i = 0; i < srv->npassed; i++) {
-		ps = &srv->passed[i];
-		port = ntohs(((const struct sockaddr_in *)(const void *)
-		    &ps->addr)->sin_port);
-		if (!ps->taken && ps->type == type && port >= lc->port_min &&
-		    port <= lc->port_max)
-			return port;
-	}
-	return 0;
-}
-
 struct echod_server *
 server_new(struct echod_config *conf, int log_level)
 {
@@ -214,7 +145,7 @@ server_new(struct echod_config *conf, int log_level)
 		if (worker_init(&srv->workers[i], srv, i) == -1)
 			goto fail;
 	srv->base = srv->workers[0].base;
-	if (admit_init(srv) == -1 || server_take_passed(srv) == -1)
+	if (admit_init(srv) == -1 || (srv->sockets = sockets_new()) == NULL)
 		goto fail;
 	/* Made even if udp_rate is 0: a reload may set it. */
 	if ((srv->udp_rate = rate_table_new(conf->udp_rate, conf->udp_burst)) ==
@@ -268,31 +199,24 @@ server_start(struct listener *l)
 
 /*
  * Open listener i of conf into list, and with it those that share its
- * pick, at one port of its range that is free for all of them, starting
- * from a random one, or from a socket systemd passed; only at port, if
- * that is not 0 (a reload keeps a pick).  A fixed port is a range of one.
+ * pick, at one port of its range that is free for all of them, tried in
+ * the order sockets_pick() gives; only at port, if that is not 0 (a
+ * reload keeps a pick).  A fixed port is a range of one.
  */
 static int
 server_open_range(struct echod_server *srv, const struct echod_config *conf,
     struct listener_list *list, size_t i, bool *opened, int port)
 {
 	const struct echod_listener_config *lc = &conf->listeners[i];
-	unsigned int n = lc->port_max - lc->port_min + 1, start = 0, k;
 	struct listener *mark = TAILQ_LAST(list, listener_list);
 	char err[512], name[ECHOD_ADDRSTRLEN + 16];
+	struct port_walk walk;
 	bool in_use = false;
 	size_t j;
 
-	if (port != 0) {
-		start = (unsigned int)(port - lc->port_min);
-		n = 1;
-	} else if ((port = server_passed_port(srv, lc)) != 0)
-		start = (unsigned int)(port - lc->port_min);
-	else if (n > 1 && getrandom(&start, sizeof(start), 0) != sizeof(start))
-		start = (unsigned int)getpid();
-	for (k = 0; k < n; k++) {
-		port = lc->port_min + (int)((start + k) %
-		    (unsigned int)(lc->port_max - lc->port_min + 1));
+	sockets_pick(srv->sockets, listener_ops_for(lc)->socktype, lc->port_min,
+	    lc->port_max, port, &walk);
+	while ((port = port_walk_next(&walk)) != 0) {
 		for (j = i; j < conf->nlisteners; j++) {
 			if (j != i && (opened[j] ||
 			    !config_same_pick(lc, &conf->listeners[j])))
@@ -312,7 +236,7 @@ server_open_range(struct echod_server *srv, const struct echod_config *conf,
 		if (!in_use)
 			break;
 	}
-	if (n > 1 && in_use)
+	if (walk.n > 1 && in_use)
 		log_errorx("%s: every port of the range is in use",
 		    config_listener_name(lc, name, sizeof(name)));
 	else
@@ -398,9 +322,7 @@ server_open(struct echod_server *srv)
 	const struct echod_config *conf = srv->config;
 	struct listener *l;
 	struct metrics *m;
-	char name[ECHOD_ADDRSTRLEN + 16];
 	bool *opened;
-	size_t i;
 	int rc;
 
 	if ((opened = calloc(conf->nlisteners + 1, sizeof(*opened))) == NULL) {
@@ -411,17 +333,8 @@ server_open(struct echod_server *srv)
 	free(opened);
 	if (rc == 0 && (rc = server_open_metrics(srv, conf, &m)) == 0)
 		server_set_metrics(srv, m);
-	for (i = 0; rc == 0 && i < srv->npassed; i++)
-		if (!srv->passed[i].taken) {
-			addr_format((struct sockaddr *)&srv->passed[i].addr,
-			    name, sizeof(name));
-			log_errorx("%s: the %s socket %s passed by systemd "
-			    "matches no listener; add one with that protocol, "
-			    "address and port", conf->path,
-			    srv->passed[i].type == SOCK_DGRAM ? "udp" : "tcp",
-			    name);
-			rc = -1;
-		}
+	if (rc == 0)
+		rc = sockets_all_taken(srv->sockets, conf->path);
 	TAILQ_FOREACH(l, &srv->listeners, entry)
 		if (rc == 0)
 			rc = server_start(l);
@@ -630,14 +543,36 @@ server_shutdown(struct echod_server *srv, const char *why)
 	    "%d s", why, (unsigned long long)srv->adm.open,
 	    srv->config->shutdown_timeout);
 	TAILQ_FOREACH_SAFE(l, &srv->listeners, entry, next)
-		if (l->conf->protocol == ECHOD_PROTO_TCP) {
-			listener_errand(l, listener_tcp_wind_down);
-			listener_retire(l);
-		}
+		listener_wind_down(l);
 	if ((srv->deadline = evtimer_new(srv->base, server_deadline_cb, srv)) ==
 	    NULL || evtimer_add(srv->deadline, &tv) == -1)
 		event_base_loopbreak(srv->base);
 	server_conn_closed(srv);
+}
+
+/* Read by metrics.c, for the log and for /metrics. */
+void
+server_stats(const struct echod_server *srv, struct server_stats *st)
+{
+	struct timespec now, wall;
+	struct rlimit rl;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	st->uptime = (double)(now.tv_sec - srv->started.tv_sec) +
+	    (double)(now.tv_nsec - srv->started.tv_nsec) / 1e9;
+	st->started = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9 -
+	    st->uptime;
+	st->workers = srv->nworkers;
+	st->fds = admit_fds_in_use();
+	st->max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY ? (int64_t)rl.rlim_cur : -1;
+	st->tcp_open = srv->adm.open;
+	st->tcp_room = srv->adm.fd_cap;
+	st->pauses = srv->adm.pauses;
+	st->paused_ms = admit_paused_ms(&srv->adm);
+	st->reloads = srv->reloads;
+	st->reloads_failed = srv->reloads_failed;
 }
 
 void
@@ -666,10 +601,7 @@ server_free(struct echod_server *srv)
 		    entry);
 		listener_free(l);
 	}
-	for (i = 0; i < srv->npassed; i++)
-		if (!srv->passed[i].taken)
-			close(srv->passed[i].fd);
-	free(srv->passed);
+	sockets_free(srv->sockets);
 	admit_fini(srv);
 	rate_table_free(srv->udp_rate);
 	if (srv->deadline != NULL)
