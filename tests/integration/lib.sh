@@ -51,8 +51,20 @@ expect_match() {
 	ok "$3"
 }
 
+# free_port: a port free for TCP and UDP on loopback (and the wildcard
+# addresses), below the kernel's ephemeral range so that no client socket
+# takes it before echod binds it; never one this test was given already
+# (probe picks at random, and nothing holds the port between two picks).
 free_port() {
-	"$PROBE" free-port || fail "no free port"
+	i=0
+	while :; do
+		port=$("$PROBE" free-port) || fail "no free port"
+		grep -qx "$port" "$tmp/ports" 2>/dev/null || break
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || fail "no free port this test was not given"
+	done
+	echo "$port" >> "$tmp/ports"
+	echo "$port"
 }
 
 # write_conf FILE [TOP]: the listeners read from standard input, one a
