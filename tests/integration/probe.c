@@ -32,8 +32,11 @@
  *       round, and once STOPFILE exists (or -w seconds pass) "rounds R
  *       replies M wrong W lost L".  Exit 0 only if every reply came and
  *       was right.
- *   probe udpburst HOST PORT N  N datagrams from one socket; print how
- *       many replies came before a second of silence.
+ *   probe udpburst HOST PORT N MARK  N datagrams from one socket, then
+ *       one from another bound to address MARK; once that one's reply
+ *       comes, print "R W": the replies to the N (the ones already
+ *       here: an echod with one worker answers in order) and the
+ *       milliseconds from the first send to the marker's reply.
  *   probe free-low-port         a port below 1024 that TCP and UDP find
  *       free on 127.0.0.1 (binding it needs root).
  *
@@ -544,23 +547,42 @@ cmd_chat(const char *host, const char *port, const char *count,
 	return wrong == 0 && lost == 0 ? 0 : 1;
 }
 
+/*
+ * N datagrams from one socket, then a marker from a second one bound to
+ * MARK (another address, so another rate bucket).  An echod with one
+ * worker answers in the order it reads, so once the marker's reply is
+ * here every reply to the N is too, without waiting for silence.
+ */
 static int
-cmd_udpburst(const char *host, const char *port, const char *count)
+cmd_udpburst(const char *host, const char *port, const char *count,
+    const char *mark)
 {
 	struct pollfd pfd = { .events = POLLIN };
-	int i, n = atoi(count), replies = 0;
-	double deadline = now() + timeout;
+	int i, n = atoi(count), fd, replies = 0;
+	double start;
 	char reply[64];
 
+	if (n < 1)
+		die("udpburst: N must be 1 or more");
+	fd = dial(host, port, SOCK_DGRAM);
+	source_addr = mark; /* -b and -p were the burst's */
+	source_port = NULL;
 	pfd.fd = dial(host, port, SOCK_DGRAM);
+	start = now();
 	for (i = 0; i < n; i++)
-		if (send(pfd.fd, "burst", 5, 0) == -1)
+		if (send(fd, "burst", 5, 0) == -1)
 			die("send: %s", strerror(errno));
-	while (now() < deadline && poll(&pfd, 1, 1000) == 1)
-		if (recv(pfd.fd, reply, sizeof(reply), 0) > 0)
-			replies++;
-	printf("%d\n", replies);
+	if (send(pfd.fd, "mark", 4, 0) == -1)
+		die("send: %s", strerror(errno));
+	if (poll(&pfd, 1, (int)(timeout * 1000)) != 1 ||
+	    recv(pfd.fd, reply, sizeof(reply), 0) == -1)
+		die("udpburst: no reply to the marker from %s within %g s",
+		    mark, timeout);
+	while (recv(fd, reply, sizeof(reply), MSG_DONTWAIT) > 0)
+		replies++;
+	printf("%d %.0f\n", replies, (now() - start) * 1000);
 	close(pfd.fd);
+	close(fd);
 	return 0;
 }
 
@@ -608,7 +630,8 @@ usage(void)
 	fputs("usage: probe free-port | ipv6 | tcp [-c N] [-n] [-w S] HOST "
 	      "PORT | reset HOST PORT | udp [-w S] HOST PORT | flood HOST "
 	      "PORT BYTES | sink PORT | free-range N | scan HOST LOW HIGH | "
-	      "hold HOST PORT N | chat HOST PORT N STOPFILE | udpburst HOST PORT N | "
+	      "hold HOST PORT N | chat HOST PORT N STOPFILE | udpburst HOST PORT N "
+	      "MARK | "
 	      "free-low-port\n"
 	      "  -b ADDR, -p PORT: the local address and port to send from\n",
 	    stderr);
@@ -671,8 +694,8 @@ main(int argc, char *argv[])
 		return cmd_hold(argv[0], argv[1], argv[2]);
 	if (strcmp(cmd, "chat") == 0 && argc == 4)
 		return cmd_chat(argv[0], argv[1], argv[2], argv[3]);
-	if (strcmp(cmd, "udpburst") == 0 && argc == 3)
-		return cmd_udpburst(argv[0], argv[1], argv[2]);
+	if (strcmp(cmd, "udpburst") == 0 && argc == 4)
+		return cmd_udpburst(argv[0], argv[1], argv[2], argv[3]);
 	if (strcmp(cmd, "free-low-port") == 0 && argc == 0)
 		return cmd_free_low_port();
 	usage();
