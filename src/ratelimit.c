@@ -14,7 +14,7 @@
 #include "util.h"
 
 #define RATE_SETS 1024
-#define RATE_WAYS 4 /* 4096 addresses tracked, 160 KiB */
+#define RATE_WAYS RATE_TABLE_WAYS /* 4096 addresses tracked, 160 KiB */
 
 struct rate_entry {
 	unsigned char key[16];
@@ -91,8 +91,7 @@ rate_table_take(struct rate_table *t, const unsigned char key[16],
 
 	now_ms++; /* never 0, which marks an unused entry */
 	pthread_mutex_lock(&t->lock);
-	e = rate_entry(t, t->sets[addr_key_hash(key, t->seed) % RATE_SETS],
-	    key, now_ms);
+	e = rate_entry(t, t->sets[rate_table_set_index(t, key)], key, now_ms);
 	if (now_ms > e->last_ms) {
 		e->tokens += (now_ms - e->last_ms) * t->rate;
 		if (e->tokens > t->burst)
@@ -103,4 +102,10 @@ rate_table_take(struct rate_table *t, const unsigned char key[16],
 		e->tokens -= 1000;
 	pthread_mutex_unlock(&t->lock);
 	return pass;
+}
+
+size_t
+rate_table_set_index(const struct rate_table *t, const unsigned char key[16])
+{
+	return addr_key_hash(key, t->seed) % RATE_SETS;
 }

@@ -9,10 +9,14 @@
 #define ECHOD_RATELIMIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct sockaddr;
 struct rate_table;
+
+/* Addresses tracked in each set of the table. */
+#define RATE_TABLE_WAYS 4
 
 /* A table for rate datagrams/s per address, burst at most; NULL if out
  * of memory. */
@@ -24,5 +28,9 @@ void rate_table_set(struct rate_table *, int rate, int burst);
  * monotonic clock in milliseconds?  Safe from any thread. */
 bool rate_table_take(struct rate_table *, const unsigned char key[16],
     uint64_t now_ms);
+/* The set key falls in: for the tests, which need keys that compete for
+ * one set's RATE_TABLE_WAYS entries. */
+size_t rate_table_set_index(const struct rate_table *,
+    const unsigned char key[16]);
 
 #endif

@@ -24,13 +24,15 @@ expect_match "$tmp/out" "$bad:3: listeners[1].port: 70000 is out of range (1-655
 expect_match "$tmp/out" "$bad:4: listeners[2].transform: unknown transform \"shout\"" "transform error named"
 grep -q 'configuration OK' "$tmp/out" && fail "-t said OK on a bad config"
 
-# Start-up: the same errors, exit 1, and the valid listener never opened.
-"$ECHOD" -F -f "$bad" > "$tmp/out" 2>&1
-expect_eq "$?" 1 "echod on a bad config exits 1"
-expect_match "$tmp/out" "$bad:4: listeners[2].transform" "start-up names the error"
-grep -q 'listening' "$tmp/out" && fail "echod opened a listener despite a bad config"
-"$ECHOD_TCP" -w 2 -m x 127.0.0.1 "$port" > /dev/null 2>&1 &&
-    fail "the valid listener of a bad config is serving"
+# Start-up: the same errors, exit 1, and the valid listener never
+# opened.  Its port is held by probe sink, so an echod that went on to
+# bind it despite the errors would say "Address already in use".
+"$PROBE" sink "$port" > "$tmp/sink" & bg_pids="$bg_pids $!"
+wait_for grep -q ready "$tmp/sink" || fail "probe sink on $port not ready"
+start_must_fail "$bad" "a bad config" "$bad:4: listeners[2].transform" \
+    "$bad:3: listeners[1].port: 70000 is out of range (1-65535)"
+grep -q 'Address already in use' "$tmp/refused" &&
+    fail "echod tried to bind the valid listener of a bad config"
 ok "nothing opened from a bad config"
 
 "$ECHOD" -t -f "$tmp/missing.conf" > "$tmp/out" 2>&1

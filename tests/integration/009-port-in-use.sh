@@ -16,11 +16,8 @@ for proto in tcp udp; do
 	write_conf "$tmp/second.conf" <<CONF
 { protocol = "$proto"; address = "127.0.0.1"; port = $p; }
 CONF
-	"$ECHOD" -F -f "$tmp/second.conf" > "$tmp/out" 2>&1
-	status=$?
-	[ "$status" -ne 0 ] || fail "a second echod on $proto $p exited 0"
-	ok "a second echod on $proto port $p exits $status"
-	expect_match "$tmp/out" "$proto 127.0.0.1:$p: Address already in use" "error names $proto listener and reason"
+	start_must_fail "$tmp/second.conf" "a second echod on $proto port $p" \
+	    "$proto 127.0.0.1:$p: Address already in use"
 done
 expect_eq "$("$ECHOD_TCP" -m 'still here' 127.0.0.1 "$p")" "STILL HERE" "first echod still serves tcp"
 expect_eq "$("$ECHOD_UDP" -m 'still here' 127.0.0.1 "$p")" "STILL HERE" "first echod still serves udp"

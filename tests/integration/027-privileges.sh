@@ -64,6 +64,8 @@ write_conf "$tmp/bad.conf" 'user = "no-such-user-here";' <<CONF
 CONF
 "$ECHOD" -t -f "$tmp/bad.conf" 2> "$tmp/out" && fail "-t accepted a missing user"
 expect_match "$tmp/out" "$tmp/bad.conf:1: user: no user \"no-such-user-here\"" "a missing user is a config error"
+start_must_fail "$tmp/bad.conf" "a missing user" \
+    "$tmp/bad.conf:1: user: no user \"no-such-user-here\""
 
 write_conf "$tmp/root.conf" 'user = "root";' <<CONF
 { protocol = "tcp"; address = "127.0.0.1"; port = $low; }
@@ -88,5 +90,6 @@ ok "nothing to drop"
 stop_echod
 
 # Without the capability, the bind fails and says so.
-$nobody "$ECHOD" -F -f "$tmp/cap.conf" 2> "$tmp/out" && fail "bound port $low with no privilege"
-expect_match "$tmp/out" "tcp 127.0.0.1:$low: Permission denied" "no capability: a clear error"
+echod_wrap=$nobody
+start_must_fail "$tmp/cap.conf" "nobody without the capability" \
+    "tcp 127.0.0.1:$low: Permission denied"

@@ -175,9 +175,8 @@ cat > "$tmp/clash.conf" <<CONF
 metrics = { port = $p; };
 listeners = ( { protocol = "tcp"; address = "127.0.0.1"; port = $q; } );
 CONF
-"$ECHOD" -F -f "$tmp/clash.conf" > "$tmp/clash.log" 2>&1 &&
-    fail "echod started with its metrics port in use"
-expect_match "$tmp/clash.log" "metrics 127.0.0.1:$p: Address already in use" "a metrics port in use stops start-up"
+start_must_fail "$tmp/clash.conf" "a metrics port in use" \
+    "metrics 127.0.0.1:$p: Address already in use"
 stop_echod
 
 # Out of descriptors: the metrics listener pauses instead of spinning,

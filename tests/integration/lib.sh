@@ -51,8 +51,20 @@ expect_match() {
 	ok "$3"
 }
 
+# free_port: a port free for TCP and UDP on loopback (and the wildcard
+# addresses), below the kernel's ephemeral range so that no client socket
+# takes it before echod binds it; never one this test was given already
+# (probe picks at random, and nothing holds the port between two picks).
 free_port() {
-	"$PROBE" free-port || fail "no free port"
+	i=0
+	while :; do
+		port=$("$PROBE" free-port) || fail "no free port"
+		grep -qx "$port" "$tmp/ports" 2>/dev/null || break
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || fail "no free port this test was not given"
+	done
+	echo "$port" >> "$tmp/ports"
+	echo "$port"
 }
 
 # write_conf FILE [TOP]: the listeners read from standard input, one a
@@ -102,6 +114,39 @@ start_echod() {
 	    exec ${echod_wrap:-} "$ECHOD" -d -f "$1") >> "$tmp/echod.log" 2>&1 &
 	echod_pid=$!
 	wait_for echod_ready || fail "echod not ready after 30 s"
+}
+
+# start_must_fail CONF WHAT PATTERN...: echod on CONF (under echod_wrap
+# if set) must refuse to start: exit 1, every PATTERN (a fixed string) in
+# what it says, and no listener announced nor "ready".  It runs in the
+# foreground under timeout, so an echod that wrongly starts and serves is
+# stopped after 30 s and fails the test instead of hanging it.  What it
+# said stays in $tmp/refused.
+start_must_fail() {
+	conf=$1
+	what=$2
+	shift 2
+	[ "$#" -gt 0 ] || fail "start_must_fail: $what: no PATTERN to expect"
+	# shellcheck disable=SC2086 # echod_wrap is words: a command line
+	timeout -k 5 30 ${echod_wrap:-} "$ECHOD" -F -f "$conf" > "$tmp/refused" 2>&1
+	status=$?
+	case $status in
+	1) ;;
+	124 | 137)
+		cat "$tmp/refused" >&2
+		fail "$what: echod started: still running after 30 s" ;;
+	*)
+		cat "$tmp/refused" >&2
+		fail "$what: echod exited $status, not 1" ;;
+	esac
+	for pattern; do
+		expect_match "$tmp/refused" "$pattern" "$what: echod says why"
+	done
+	if grep -Eq 'listening on| ready(,|$)' "$tmp/refused"; then
+		cat "$tmp/refused" >&2
+		fail "$what: echod announced a listener before exiting"
+	fi
+	ok "$what: echod exits 1 without serving"
 }
 
 # stop_echod [SIGNAL]: it must exit 0.

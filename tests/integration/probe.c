@@ -3,7 +3,7 @@
  * echod-udp cannot do: binary payloads, many connections at once,
  * half-close, resets, and a client that never reads.
  *
- *   probe free-port             a port free for TCP and UDP on loopback
+ *   probe free-port             free-range 1: one port
  *   probe ipv6                  exit 0 if ::1 can be bound
  *   probe tcp [-c N] [-n] [-w S] HOST PORT
  *       send standard input on N connections at once, shut each one's
@@ -18,8 +18,9 @@
  *   probe sink PORT             a server on 127.0.0.1 that never answers:
  *       binds TCP (listening) and UDP, prints "ready", sleeps until killed.
  *   probe free-range N          the first port of N consecutive ones, below
- *       the kernel's ephemeral range, that TCP and UDP find free on
- *       127.0.0.1; random, so that tests running at once pick apart.
+ *       the kernel's ephemeral range (ip_local_port_range), that TCP and
+ *       UDP find free on 127.0.0.1, ::1 and the wildcard addresses;
+ *       random, so that tests running at once pick apart.
  *   probe scan HOST LOW HIGH    a plain connect() to each port; print
  *       those that accept, one a line (what nmap -sT does).
  *   probe hold HOST PORT N      open N connections, send a byte on each,
@@ -31,8 +32,11 @@
  *       round, and once STOPFILE exists (or -w seconds pass) "rounds R
  *       replies M wrong W lost L".  Exit 0 only if every reply came and
  *       was right.
- *   probe udpburst HOST PORT N  N datagrams from one socket; print how
- *       many replies came before a second of silence.
+ *   probe udpburst HOST PORT N MARK  N datagrams from one socket, then
+ *       one from another bound to address MARK; once that one's reply
+ *       comes, print "R W": the replies to the N (the ones already
+ *       here: an echod with one worker answers in order) and the
+ *       milliseconds from the first send to the marker's reply.
  *   probe free-low-port         a port below 1024 that TCP and UDP find
  *       free on 127.0.0.1 (binding it needs root).
  *
@@ -157,9 +161,11 @@ dial(const char *host, const char *port, int socktype)
 	return fd;
 }
 
-/* Can a socket of this type bind this loopback address and port? */
+/* Can a socket of this type bind this port on loopback, or (any) on
+ * the wildcard address?  :: is dual-stack, so it clashes with IPv4
+ * sockets too. */
 static int
-bindable(int family, int type, int port)
+bindable(int family, int type, int port, int any)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -170,12 +176,13 @@ bindable(int family, int type, int port)
 	memset(&ss, 0, sizeof(ss));
 	if (family == AF_INET) {
 		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin->sin_addr.s_addr = htonl(any ? INADDR_ANY :
+		    INADDR_LOOPBACK);
 		sin->sin_port = htons(port);
 		len = sizeof(*sin);
 	} else {
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_loopback;
+		sin6->sin6_addr = any ? in6addr_any : in6addr_loopback;
 		sin6->sin6_port = htons(port);
 		len = sizeof(*sin6);
 	}
@@ -186,56 +193,81 @@ bindable(int family, int type, int port)
 	return ok;
 }
 
-/* An ephemeral port that TCP and UDP, IPv4 and (if any) IPv6 all find
- * free; the kernel picks the candidates. */
+/* Is port free for TCP and UDP on 127.0.0.1 and the IPv4 wildcard and,
+ * if the host has IPv6, on ::1 and ::?  The wildcards too, since some
+ * tests bind 0.0.0.0 or :: and those clash with any address's socket. */
 static int
-cmd_free_port(void)
+port_free(int port, int v6)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int i, fd, port, v6 = bindable(AF_INET6, SOCK_STREAM, 0);
+	static const int types[] = { SOCK_STREAM, SOCK_DGRAM };
+	size_t i;
 
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	for (i = 0; i < 100; i++) {
-		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
-		    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-		    getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
-			die("free-port: %s", strerror(errno));
-		port = ntohs(sin.sin_port);
-		sin.sin_port = 0;
-		close(fd);
-		if (bindable(AF_INET, SOCK_STREAM, port) &&
-		    bindable(AF_INET, SOCK_DGRAM, port) &&
-		    (!v6 || (bindable(AF_INET6, SOCK_STREAM, port) &&
-				bindable(AF_INET6, SOCK_DGRAM, port)))) {
-			printf("%d\n", port);
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!bindable(AF_INET, types[i], port, 0) ||
+		    !bindable(AF_INET, types[i], port, 1) ||
+		    (v6 && (!bindable(AF_INET6, types[i], port, 0) ||
+			       !bindable(AF_INET6, types[i], port, 1))))
 			return 0;
-		}
+	return 1;
+}
+
+/* The low end of the kernel's ephemeral range, where connect() and
+ * bind(0) take ports from; Linux's default if it cannot be read. */
+static int
+ephemeral_low(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	int low = 32768;
+
+	if (f != NULL) {
+		if (fscanf(f, "%d", &low) != 1)
+			low = 32768;
+		fclose(f);
 	}
-	die("free-port: no free port in 100 tries");
+	return low;
+}
+
+/*
+ * The first of n consecutive free ports (port_free), below the ephemeral
+ * range: a client socket of a test running alongside, which the kernel
+ * gives an ephemeral port, can then never take one between this pick and
+ * echod's bind.  Random, so that tests running at once pick apart; from
+ * 20000 up when there is room, to stay clear of well-known services.
+ */
+static int
+free_ports(int n)
+{
+	int low = ephemeral_low(), least = 20000, tries, base, p;
+	int v6 = bindable(AF_INET6, SOCK_STREAM, 0, 0);
+	struct timespec ts;
+
+	if (low - least < 10 * n)
+		least = 1024;
+	if (low - least < n)
+		die("no room for %d ports between %d and the ephemeral range "
+		    "(from %d)", n, least, low);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	srand((unsigned)getpid() ^ (unsigned)ts.tv_sec ^ (unsigned)ts.tv_nsec);
+	for (tries = 0; tries < 100; tries++) {
+		base = least + rand() % (low - least - n + 1);
+		for (p = base; p < base + n; p++)
+			if (!port_free(p, v6))
+				break;
+		if (p == base + n)
+			return base;
+	}
+	die("no %d free ports below %d in 100 tries", n, low);
 }
 
 static int
 cmd_free_range(const char *count)
 {
-	int n = atoi(count), tries, base, p;
+	int n = atoi(count);
 
 	if (n < 1 || n > 1000)
 		die("free-range: N must be 1-1000");
-	srand((unsigned)getpid() ^ (unsigned)time(NULL));
-	for (tries = 0; tries < 100; tries++) {
-		/* 20000-32767: below Linux's default ephemeral ports. */
-		base = 20000 + rand() % (32768 - 20000 - n);
-		for (p = base; p < base + n; p++)
-			if (!bindable(AF_INET, SOCK_STREAM, p) ||
-			    !bindable(AF_INET, SOCK_DGRAM, p))
-				break;
-		if (p == base + n) {
-			printf("%d\n", base);
-			return 0;
-		}
-	}
-	die("free-range: no %d free ports in 100 tries", n);
+	printf("%d\n", free_ports(n));
+	return 0;
 }
 
 static int
@@ -515,23 +547,42 @@ cmd_chat(const char *host, const char *port, const char *count,
 	return wrong == 0 && lost == 0 ? 0 : 1;
 }
 
+/*
+ * N datagrams from one socket, then a marker from a second one bound to
+ * MARK (another address, so another rate bucket).  An echod with one
+ * worker answers in the order it reads, so once the marker's reply is
+ * here every reply to the N is too, without waiting for silence.
+ */
 static int
-cmd_udpburst(const char *host, const char *port, const char *count)
+cmd_udpburst(const char *host, const char *port, const char *count,
+    const char *mark)
 {
 	struct pollfd pfd = { .events = POLLIN };
-	int i, n = atoi(count), replies = 0;
-	double deadline = now() + timeout;
+	int i, n = atoi(count), fd, replies = 0;
+	double start;
 	char reply[64];
 
+	if (n < 1)
+		die("udpburst: N must be 1 or more");
+	fd = dial(host, port, SOCK_DGRAM);
+	source_addr = mark; /* -b and -p were the burst's */
+	source_port = NULL;
 	pfd.fd = dial(host, port, SOCK_DGRAM);
+	start = now();
 	for (i = 0; i < n; i++)
-		if (send(pfd.fd, "burst", 5, 0) == -1)
+		if (send(fd, "burst", 5, 0) == -1)
 			die("send: %s", strerror(errno));
-	while (now() < deadline && poll(&pfd, 1, 1000) == 1)
-		if (recv(pfd.fd, reply, sizeof(reply), 0) > 0)
-			replies++;
-	printf("%d\n", replies);
+	if (send(pfd.fd, "mark", 4, 0) == -1)
+		die("send: %s", strerror(errno));
+	if (poll(&pfd, 1, (int)(timeout * 1000)) != 1 ||
+	    recv(pfd.fd, reply, sizeof(reply), 0) == -1)
+		die("udpburst: no reply to the marker from %s within %g s",
+		    mark, timeout);
+	while (recv(fd, reply, sizeof(reply), MSG_DONTWAIT) > 0)
+		replies++;
+	printf("%d %.0f\n", replies, (now() - start) * 1000);
 	close(pfd.fd);
+	close(fd);
 	return 0;
 }
 
@@ -543,8 +594,8 @@ cmd_free_low_port(void)
 	srand((unsigned)getpid() ^ (unsigned)time(NULL));
 	for (tries = 0; tries < 200; tries++) {
 		p = 600 + rand() % (1024 - 600);
-		if (bindable(AF_INET, SOCK_STREAM, p) &&
-		    bindable(AF_INET, SOCK_DGRAM, p)) {
+		if (bindable(AF_INET, SOCK_STREAM, p, 0) &&
+		    bindable(AF_INET, SOCK_DGRAM, p, 0)) {
 			printf("%d\n", p);
 			return 0;
 		}
@@ -579,7 +630,8 @@ usage(void)
 	fputs("usage: probe free-port | ipv6 | tcp [-c N] [-n] [-w S] HOST "
 	      "PORT | reset HOST PORT | udp [-w S] HOST PORT | flood HOST "
 	      "PORT BYTES | sink PORT | free-range N | scan HOST LOW HIGH | "
-	      "hold HOST PORT N | chat HOST PORT N STOPFILE | udpburst HOST PORT N | "
+	      "hold HOST PORT N | chat HOST PORT N STOPFILE | udpburst HOST PORT N "
+	      "MARK | "
 	      "free-low-port\n"
 	      "  -b ADDR, -p PORT: the local address and port to send from\n",
 	    stderr);
@@ -620,10 +672,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (strcmp(cmd, "free-port") == 0)
-		return cmd_free_port();
+	if (strcmp(cmd, "free-port") == 0 && argc == 0)
+		return cmd_free_range("1");
 	if (strcmp(cmd, "ipv6") == 0)
-		return bindable(AF_INET6, SOCK_STREAM, 0) ? 0 : 1;
+		return bindable(AF_INET6, SOCK_STREAM, 0, 0) ? 0 : 1;
 	if (strcmp(cmd, "tcp") == 0 && argc == 2 && nconns > 0)
 		return cmd_tcp(argv[0], argv[1], nconns, halfclose);
 	if (strcmp(cmd, "reset") == 0 && argc == 2)
@@ -642,8 +694,8 @@ main(int argc, char *argv[])
 		return cmd_hold(argv[0], argv[1], argv[2]);
 	if (strcmp(cmd, "chat") == 0 && argc == 4)
 		return cmd_chat(argv[0], argv[1], argv[2], argv[3]);
-	if (strcmp(cmd, "udpburst") == 0 && argc == 3)
-		return cmd_udpburst(argv[0], argv[1], argv[2]);
+	if (strcmp(cmd, "udpburst") == 0 && argc == 4)
+		return cmd_udpburst(argv[0], argv[1], argv[2], argv[3]);
 	if (strcmp(cmd, "free-low-port") == 0 && argc == 0)
 		return cmd_free_low_port();
 	usage();

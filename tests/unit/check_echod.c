@@ -13,6 +13,7 @@ main(void)
 	int failed;
 
 	srunner_add_suite(sr, config_suite());
+	srunner_add_suite(sr, framing_suite());
 	srunner_add_suite(sr, guards_suite());
 	srunner_add_suite(sr, modules_suite());
 	srunner_add_suite(sr, util_suite());

@@ -201,21 +201,89 @@ START_TEST(test_rate_table)
 }
 END_TEST
 
+/*
+ * Keys of n addresses from 10.0.0.0 up that fall in one set of t: the set
+ * of the first.  About one address in 1024 does, so the search is
+ * bounded well above what n needs.
+ */
+static void
+rate_set_keys(const struct rate_table *t, unsigned char keys[][16], int n)
+{
+	union sockaddr_any a = sa("10.0.0.0");
+	size_t set = 0;
+	uint32_t i;
+	int found = 0;
+
+	for (i = 0; i < (1u << 24) && found < n; i++) {
+		a.sin.sin_addr.s_addr = htonl(0x0a000000 + i);
+		addr_key(&a.sa, keys[found]);
+		if (found == 0)
+			set = rate_table_set_index(t, keys[0]);
+		if (rate_table_set_index(t, keys[found]) == set)
+			found++;
+	}
+	ck_assert_int_eq(found, n);
+}
+
+/*
+ * The table has a fixed size, yet an address that keeps sending stays
+ * tracked while far more new ones than its set holds churn through it:
+ * its drained bucket is remembered, so it stays refused.  A policy that
+ * evicts a fixed slot, the most recent entry, or at random forgets it,
+ * and it would pass again with a full bucket.  All within a second, at
+ * one datagram a second, so no bucket refills.
+ */
 START_TEST(test_rate_table_bounded)
 {
 	struct rate_table *t = rate_table_new(1, 1);
-	union sockaddr_any a = sa("10.0.0.0");
-	unsigned char key[16];
-	uint32_t i;
+	unsigned char keys[200][16];
+	uint64_t now = 5000;
+	int i;
 
-	/* Far more addresses than slots: each new one starts full, and
-	 * the table does not grow (it has a fixed size; this is a smoke
-	 * test that eviction works). */
-	for (i = 0; i < 100000; i++) {
-		a.sin.sin_addr.s_addr = htonl(0x0a000000 + i);
-		addr_key(&a.sa, key);
-		ck_assert(rate_table_take(t, key, 5000));
+	ck_assert_ptr_nonnull(t);
+	rate_set_keys(t, keys, 200);
+	ck_assert(rate_table_take(t, keys[0], now++));
+	ck_assert(!rate_table_take(t, keys[0], now++));
+	for (i = 1; i < 200; i++) {
+		/* Each newcomer starts with a full bucket... */
+		ck_assert(rate_table_take(t, keys[i], now++));
+		/* ...and the one that keeps sending is still held back. */
+		ck_assert_msg(!rate_table_take(t, keys[0], now++),
+		    "the sending address was forgotten after %d newcomers", i);
 	}
+	ck_assert_uint_lt(now, 5000 + 1000);
+	rate_table_free(t);
+}
+END_TEST
+
+/*
+ * A full set forgets the address seen least recently, not the one put in
+ * first: fill a set, send again from its first address, and a newcomer
+ * evicts the second.  Every address drained its bucket of one, so a
+ * remembered one is refused and a forgotten one passes again.
+ */
+START_TEST(test_rate_table_least_recent)
+{
+	struct rate_table *t = rate_table_new(1, 1);
+	unsigned char keys[RATE_TABLE_WAYS + 1][16];
+	uint64_t now = 5000;
+	int i;
+
+	ck_assert_ptr_nonnull(t);
+	rate_set_keys(t, keys, RATE_TABLE_WAYS + 1);
+	for (i = 0; i < RATE_TABLE_WAYS; i++)
+		ck_assert(rate_table_take(t, keys[i], now++));
+	/* Seen again: keys[1] is now the least recent. */
+	ck_assert(!rate_table_take(t, keys[0], now++));
+	ck_assert(rate_table_take(t, keys[RATE_TABLE_WAYS], now++));
+	/* Refused, so remembered: every one but keys[1].  (Asking about
+	 * keys[1] first would put it back, evicting another.) */
+	ck_assert(!rate_table_take(t, keys[0], now++));
+	for (i = 2; i <= RATE_TABLE_WAYS; i++)
+		ck_assert_msg(!rate_table_take(t, keys[i], now++),
+		    "address %d of the set was forgotten", i);
+	ck_assert_msg(rate_table_take(t, keys[1], now++),
+	    "the least recently seen address was not the one forgotten");
 	rate_table_free(t);
 }
 END_TEST
@@ -249,6 +317,7 @@ guards_suite(void)
 	tcase_add_test(tc, test_addr_key);
 	tcase_add_test(tc, test_rate_table);
 	tcase_add_test(tc, test_rate_table_bounded);
+	tcase_add_test(tc, test_rate_table_least_recent);
 	tcase_add_test(tc, test_log_limit);
 	suite_add_tcase(s, tc);
 	return s;

@@ -5,6 +5,7 @@
 #include <check.h>
 
 Suite *config_suite(void);
+Suite *framing_suite(void);
 Suite *guards_suite(void);
 Suite *modules_suite(void);
 Suite *transform_suite(void);
