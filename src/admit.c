@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "admit.h"
+#include "guard.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
@@ -244,50 +245,38 @@ admit_pause(struct echod_server *srv, int why)
 }
 
 bool
-admit_client(struct listener *l, const struct sockaddr *sa, enum refusal *why,
-    char *what, size_t whatlen)
+admit_client(struct listener *l, const struct sockaddr *sa,
+    unsigned char count_key[16], struct guard_refusal *r)
 {
 	struct echod_server *srv = l->server;
 	struct admission *adm = &srv->adm;
 	const struct echod_limits *lim = &l->conf->limits;
-	uint64_t total = (uint64_t)srv->config->limits.max_connections;
-	uint64_t lc_open = 0;
 	const struct listener *sib;
+	struct guard_tcp g = {
+		.acl = &l->conf->acl,
+		.open = adm->open,
+		.max = (uint64_t)srv->config->limits.max_connections,
+		.listener_max = (uint64_t)lim->max_connections,
+		.peer_max = (uint64_t)lim->max_connections_per_ip,
+	};
 	unsigned char key[16];
 	struct peer *p;
 
 	admit_pause_over(adm);
-	*why = REFUSED_LIMIT;
 	addr_key(sa, key);
-	if (!acl_permits(&l->conf->acl, key)) {
-		*why = REFUSED_ACL;
-		snprintf(what, whatlen, "not allowed by allow/deny");
-		return false;
-	}
-	if (total > 0 && adm->open >= total) {
-		snprintf(what, whatlen, "max_connections (%llu) reached",
-		    (unsigned long long)total);
-		return false;
-	}
+	addr_key_prefix(key, srv->config->ipv6_prefix, count_key);
 	/* The configured listener's: a name may have several addresses. */
-	if (lim->max_connections > 0) {
+	if (g.listener_max > 0)
 		TAILQ_FOREACH(sib, &srv->listeners, entry)
 			if (sib->conf == l->conf)
-				lc_open += sib->open;
-		if (lc_open >= (uint64_t)lim->max_connections) {
-			snprintf(what, whatlen, "this listener's "
-			    "max_connections (%d) reached", lim->max_connections);
-			return false;
-		}
-	}
-	if ((p = peer_find(adm, key, true)) == NULL) {
-		snprintf(what, whatlen, "out of memory");
+				g.listener_open += sib->open;
+	if ((p = peer_find(adm, count_key, false)) != NULL)
+		g.peer_open = p->count;
+	if (!guard_tcp_client(&g, key, r))
 		return false;
-	}
-	if (lim->max_connections_per_ip > 0 &&
-	    p->count >= (uint64_t)lim->max_connections_per_ip) {
-		snprintf(what, whatlen, "max_connections_per_ip (%d) reached",
-		    lim->max_connections_per_ip);
+	if (p == NULL && (p = peer_find(adm, count_key, true)) == NULL) {
+		r->why = REFUSED_LIMIT;
+		snprintf(r->what, sizeof(r->what), "out of memory");
 		return false;
 	}
 	p->count++;
@@ -299,17 +288,15 @@ admit_client(struct listener *l, const struct sockaddr *sa, enum refusal *why,
 }
 
 void
-admit_release(struct listener *l, const struct sockaddr *sa)
+admit_release(struct listener *l, const unsigned char count_key[16])
 {
 	struct echod_server *srv = l->server;
 	struct admission *adm = &srv->adm;
-	unsigned char key[16];
 	struct peer *p;
 
 	adm->open--;
 	l->open--;
-	addr_key(sa, key);
-	if ((p = peer_find(adm, key, false)) != NULL && --p->count == 0)
+	if ((p = peer_find(adm, count_key, false)) != NULL && --p->count == 0)
 		peer_forget(adm, p);
 	/* A descriptor is free again. */
 	if (adm->open < adm->fd_cap)

@@ -15,10 +15,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "listener.h" /* enum refusal */
-
 struct admission;
 struct echod_server;
+struct guard_refusal;
 struct listener;
 struct sockaddr;
 struct peer;
@@ -43,13 +42,15 @@ bool admit_paused(const struct echod_server *srv);
 /* Log how often and how long accepting paused, if it did; free. */
 void admit_fini(struct echod_server *srv);
 /*
- * May the client at sa, just accepted on l, stay?  True if so, and it is
- * counted; false with *why (and a reason for the log in what) if not.
+ * May the client at sa, just accepted on l, stay (guard.c decides)?  True
+ * if so, and it is counted under count_key, its address or its IPv6
+ * prefix as ipv6_prefix had it then; false with *r filled in if not.
  */
 bool admit_client(struct listener *l, const struct sockaddr *sa,
-    enum refusal *why, char *what, size_t whatlen);
-/* A connection admitted on l has closed: uncount it. */
-void admit_release(struct listener *l, const struct sockaddr *sa);
+    unsigned char count_key[16], struct guard_refusal *r);
+/* A connection admitted on l has closed: uncount it from count_key,
+ * what admit_client counted it under, whatever ipv6_prefix is now. */
+void admit_release(struct listener *l, const unsigned char count_key[16]);
 /* Pause accepting: accept(2) failed with why (EMFILE, ENFILE...), to be
  * tried again on a timer; or, with why 0, every connection the
  * descriptors allow is open, until one closes. */

@@ -89,7 +89,13 @@ static void parse_log_level(struct config_parser *, const config_setting_t *,
 	    .max = ECHOD_IDLE_LIMIT },                                 \
 	{ .name = "max_pending", .type = CONFIG_TYPE_INT,              \
 	    .offset = FIELD(limits.max_pending), .min = 1,             \
-	    .max = ECHOD_PENDING_LIMIT }
+	    .max = ECHOD_PENDING_LIMIT },                              \
+	{ .name = "log_rate", .type = CONFIG_TYPE_INT,                 \
+	    .offset = FIELD(limits.log_rate),                          \
+	    .max = ECHOD_COUNT_LIMIT },                                \
+	{ .name = "log_burst", .type = CONFIG_TYPE_INT,                \
+	    .offset = FIELD(limits.log_burst), .min = 1,               \
+	    .max = ECHOD_COUNT_LIMIT }
 
 #define LISTENER_FIELD(f) offsetof(struct echod_listener_config, f)
 
@@ -162,6 +168,8 @@ static const struct config_option root_options[] = {
 	{ .name = "udp_burst", .type = CONFIG_TYPE_INT,
 	    .offset = CONFIG_FIELD(udp_burst), .min = 1,
 	    .max = ECHOD_COUNT_LIMIT },
+	{ .name = "ipv6_prefix", .type = CONFIG_TYPE_INT,
+	    .offset = CONFIG_FIELD(ipv6_prefix), .min = 1, .max = 128 },
 	{ .name = "udp_ignore_ports", .type = CONFIG_TYPE_NONE,
 	    .offset = CONFIG_FIELD(udp_ignore), .parse = parse_ignore_ports },
 	{ .name = "shutdown_timeout", .type = CONFIG_TYPE_INT,
@@ -219,8 +227,12 @@ config_defaults(struct echod_config *conf)
 	conf->limits.max_connections_per_ip = 256;
 	conf->limits.idle_timeout = 300; /* a student typing, thinking */
 	conf->limits.max_pending = 256 * 1024;
+	/* A class's messages, not one client's flood, in the journal. */
+	conf->limits.log_rate = 20;
+	conf->limits.log_burst = 40;
 	conf->udp_rate = 100;
 	conf->udp_burst = 200;
+	conf->ipv6_prefix = 64; /* what one IPv6 host usually holds */
 	conf->shutdown_timeout = 10;
 	conf->log_level = ECHOD_LOG_INFO;
 	conf->metrics.address = strdup("127.0.0.1"); /* loopback only */

@@ -34,14 +34,16 @@ enum echod_framing {
 };
 
 /*
- * What a TCP listener's clients may take.  The file's top level sets
- * the defaults, which a listener may override.  0 means no limit.
+ * What a listener's clients may take (all but the log's: TCP only).
+ * The file's top level sets the defaults, which a listener may
+ * override.  0 means no limit.
  */
 struct echod_limits {
 	int max_connections;	    /* open at once (top level: in all) */
 	int max_connections_per_ip; /* open at once from one address */
 	int idle_timeout;	    /* seconds without input or progress */
 	int max_pending;	    /* bytes of replies held for a client */
+	int log_rate, log_burst;    /* log_messages lines/s per address */
 };
 
 struct echod_config;
@@ -86,6 +88,7 @@ struct echod_config {
 	int workers;			/* threads; 0: one per online CPU */
 	struct echod_limits limits;	/* defaults for every tcp listener */
 	int udp_rate, udp_burst;	/* per source address; rate 0: none */
+	int ipv6_prefix;		/* bits of an IPv6 client counted */
 	/* Source ports never answered: below 1024, udp_ignore_ports, and
 	 * every port of echod's own udp listeners; a bit per port. */
 	uint64_t udp_ignore[65536 / 64];

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "server_state.h"
 #include "sockets.h"
 #include "worker.h"
@@ -121,6 +122,12 @@ listener_open(struct echod_server *srv, struct listener_list *list,
 		l->fd = fd;
 		l->port = port;
 		l->ops = ops;
+		if ((l->log_rate = rate_table_new(lc->limits.log_rate,
+		    lc->limits.log_burst)) == NULL) {
+			snprintf(err, errlen, "%s: out of memory", name);
+			listener_free(l); /* closes fd */
+			break;
+		}
 		l->wildcard = addr_is_wildcard(ai->ai_addr);
 		snprintf(l->name, sizeof(l->name), "%s", name);
 		TAILQ_INSERT_TAIL(list, l, entry);
@@ -153,6 +160,7 @@ listener_switch(struct listener *l, const struct echod_listener_config *lc)
 
 	l->next = lc;
 	config_ref(lc->config);
+	rate_table_set(l->log_rate, lc->limits.log_rate, lc->limits.log_burst);
 	if (l->started && l->ops->switch_conf != NULL)
 		l->ops->switch_conf(l);
 	l->conf = lc;
@@ -255,15 +263,30 @@ listener_close_after(struct listener_list *list, struct listener *mark)
 }
 
 void
-listener_log_message(const struct listener *l,
-    const struct echod_listener_config *lc, const struct sockaddr *peer,
-    const unsigned char *buf, size_t len)
+listener_log_message(struct shard *sh, const struct echod_listener_config *lc,
+    const struct sockaddr *peer, const unsigned char *buf, size_t len)
 {
 	char from[ECHOD_ADDRSTRLEN], text[ESCAPE_BUFSIZE(ECHOD_LOG_LENGTH_LIMIT)];
+	char missed[96] = "";
+	unsigned char key[16];
+	uint64_t n = 0;
 
-	log_info("%s: Received from %s: %s", l->name,
+	if (lc->limits.log_rate > 0) {
+		addr_key(peer, key);
+		addr_key_prefix(key, lc->config->ipv6_prefix, key);
+		if (!rate_table_take_counted(sh->listener->log_rate, key,
+		    clock_ms(), &n)) {
+			COUNT(sh->unlogged, 1);
+			return;
+		}
+		if (n > 0)
+			snprintf(missed, sizeof(missed), " (%llu earlier "
+			    "message%s over log_rate not logged)",
+			    (unsigned long long)n, n == 1 ? "" : "s");
+	}
+	log_info("%s: Received from %s: %s%s", sh->listener->name,
 	    addr_format_peer(peer, from, sizeof(from)),
-	    str_escape(buf, len, lc->log_length, text));
+	    str_escape(buf, len, lc->log_length, text), missed);
 }
 
 void
@@ -295,6 +318,7 @@ listener_stats(const struct listener *l, struct listener_stats *st)
 		st->bytes_out += COUNTED(sh->bytes_out);
 		st->dropped += COUNTED(sh->dropped);
 		st->idle_closed += COUNTED(sh->idle_closed);
+		st->unlogged += COUNTED(sh->unlogged);
 		for (k = 0; k < REFUSED_KINDS; k++)
 			st->refused[k] += COUNTED(sh->refused[k]);
 	}
@@ -330,6 +354,7 @@ listener_free(struct listener *l)
 			config_unref(l->shards[i].next_lc->config);
 	}
 	config_unref(l->conf->config);
+	rate_table_free(l->log_rate);
 	free(l->shards);
 	free(l);
 }

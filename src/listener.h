@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guard.h" /* enum refusal */
 #include "log.h"
 #include "util.h"
 #include "worker.h"
@@ -27,15 +28,6 @@ struct conn;
 struct shard;
 struct sockets;
 struct worker;
-
-/* Why a client was turned away; the counters are per listener. */
-enum refusal {
-	REFUSED_ACL,   /* allow/deny */
-	REFUSED_LIMIT, /* max_connections, max_connections_per_ip */
-	REFUSED_RATE,  /* udp: udp_rate */
-	REFUSED_LOOP,  /* udp: source port or address never answered */
-	REFUSED_KINDS,
-};
 
 /*
  * What a protocol does its own way.  One const struct per protocol
@@ -115,6 +107,7 @@ struct shard {
 	uint64_t bytes_out;	 /* reply bytes the kernel took */
 	uint64_t dropped;	 /* udp: replies the kernel refused */
 	uint64_t idle_closed;	 /* tcp: closed by idle_timeout */
+	uint64_t unlogged;	 /* log_messages: over log_rate */
 	uint64_t refused[REFUSED_KINDS]; /* tcp: on worker 0's shard */
 	struct log_limit refused_log[REFUSED_KINDS];
 	struct log_limit idle_log;
@@ -146,6 +139,9 @@ struct listener {
 	uint64_t accepted; /* tcp: admitted (main thread) */
 	uint64_t open;	   /* tcp: admitted and not yet closed */
 	struct shard *shards; /* one per worker */
+	/* log_messages: log_rate's buckets, per address or IPv6 prefix;
+	 * the workers share it under its lock. */
+	struct rate_table *log_rate;
 
 	struct evconnlistener *evl; /* tcp: accepting, on the main thread */
 };
@@ -184,10 +180,12 @@ void listener_settle(struct listener *l);
  * is 0 again (srv->errands, for all listeners), send no other. */
 void listener_errand(struct listener *l, void (*errand)(struct shard *));
 /*
- * log_messages: "Received from 127.0.0.1#54321: TEXT".  buf holds the
- * message's first lc->log_length bytes at least; len is its whole length.
+ * log_messages: "Received from 127.0.0.1#54321: TEXT", at most
+ * log_rate lines a second from one address (IPv6: prefix), counted on sh
+ * when over.  buf holds the message's first lc->log_length bytes at
+ * least; len is its whole length.
  */
-void listener_log_message(const struct listener *l,
+void listener_log_message(struct shard *sh,
     const struct echod_listener_config *lc, const struct sockaddr *peer,
     const unsigned char *buf, size_t len);
 /* Count a client turned away from sh for why, logging at a bounded rate
@@ -200,6 +198,7 @@ struct listener_stats {
 	uint64_t messages_in, bytes_in, messages_out, bytes_out;
 	uint64_t dropped;	 /* udp */
 	uint64_t idle_closed;	 /* tcp */
+	uint64_t unlogged;
 	uint64_t refused[REFUSED_KINDS];
 };
 /* l's counters now (main thread: l->accepted and l->open are its). */

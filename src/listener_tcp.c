@@ -101,6 +101,7 @@ struct conn {
 	size_t scanned;	     /* in.len known to hold no '\n' */
 	size_t discarded;    /* LINGERING: input thrown away */
 	union sockaddr_any peer;
+	unsigned char count_key[16]; /* admitted under it (admit_client) */
 	/* The connection's one event, event_get_struct_event_size() bytes:
 	 * allocated with the connection, not apart from it. */
 	alignas(max_align_t) unsigned char ev[];
@@ -182,7 +183,7 @@ conn_close(struct conn *c)
 static void
 tcp_conn_forget(struct conn *c)
 {
-	admit_release(c->shard->listener, &c->peer.sa);
+	admit_release(c->shard->listener, c->count_key);
 	config_unref(c->lc->config);
 	free(c);
 }
@@ -384,7 +385,7 @@ static void
 conn_log(const struct conn *c, const unsigned char *p, size_t len)
 {
 	if (c->lc->log_messages)
-		listener_log_message(c->shard->listener, c->lc, &c->peer.sa, p,
+		listener_log_message(c->shard, c->lc, &c->peer.sa, p,
 		    len);
 }
 
@@ -623,15 +624,15 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct echod_server *srv = l->server;
 	struct worker *w;
 	struct conn *c;
-	enum refusal why;
-	char what[128];
+	struct guard_refusal no;
+	unsigned char key[16];
 	int on = 1;
 
 	(void)evl;
 	/* Turned away at once: closed, so the client is not left waiting. */
-	if (!admit_client(l, sa, &why, what, sizeof(what))) {
+	if (!admit_client(l, sa, key, &no)) {
 		close(fd);
-		listener_refused(&l->shards[0], sa, why, what);
+		listener_refused(&l->shards[0], sa, no.why, no.what);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c) + event_get_struct_event_size())) ==
@@ -640,7 +641,7 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		log_limited(&l->shards[0].oom_log, ECHOD_LOG_WARNING, "%s: no "
 		    "memory for a connection; closing it", l->name);
 		close(fd);
-		admit_release(l, sa);
+		admit_release(l, key);
 		return;
 	}
 	w = &srv->workers[srv->next_worker];
@@ -651,6 +652,7 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	c->lc = l->conf;
 	config_ref(l->conf->config);
 	c->fd = fd;
+	memcpy(c->count_key, key, sizeof(c->count_key));
 	c->state = CONN_OPEN;
 	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen :
 	    sizeof(c->peer));

@@ -172,52 +172,6 @@ udp_send(struct shard *sh, int fd, struct udp_batch *b, int n)
 	COUNT(sh->bytes_out, bytes);
 }
 
-/* A monotonic clock in milliseconds, for the rate limit. */
-static uint64_t
-udp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Should the datagram from peer go unanswered?  If so, it is counted. */
-static bool
-udp_refuse(struct shard *sh, const struct sockaddr *peer, uint64_t now_ms)
-{
-	const struct echod_config *conf = sh->lc->config;
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)
-	    (const void *)peer;
-	unsigned char key[16];
-	char what[64];
-
-	/* sin_port and sin6_port sit at the same offset. */
-	if (config_udp_port_ignored(conf, ntohs(sin->sin_port))) {
-		snprintf(what, sizeof(what), "source port %u is never answered",
-		    ntohs(sin->sin_port));
-		listener_refused(sh, peer, REFUSED_LOOP, what);
-		return true;
-	}
-	addr_key(peer, key);
-	if (addr_key_is_bogus_source(key)) {
-		listener_refused(sh, peer, REFUSED_LOOP, "a multicast, "
-		    "broadcast or unspecified source is never answered");
-		return true;
-	}
-	if (!acl_permits(&sh->lc->acl, key)) {
-		listener_refused(sh, peer, REFUSED_ACL, "not allowed by "
-		    "allow/deny");
-		return true;
-	}
-	if (conf->udp_rate > 0 &&
-	    !rate_table_take(sh->listener->server->udp_rate, key, now_ms)) {
-		listener_refused(sh, peer, REFUSED_RATE, "over udp_rate");
-		return true;
-	}
-	return false;
-}
-
 static void
 udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -226,7 +180,8 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	const struct echod_listener_config *lc = sh->lc;
 	struct udp_batch *b = sh->worker->udp;
 	struct msghdr *h;
-	uint64_t now_ms;
+	struct guard_udp g;
+	struct guard_refusal no;
 	size_t len;
 	int i, n, r;
 
@@ -238,7 +193,10 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			log_debug("%s: recvmmsg: %s", l->name, strerror(errno));
 		return;
 	}
-	now_ms = lc->config->udp_rate > 0 ? udp_now_ms() : 0;
+	g.config = lc->config;
+	g.acl = &lc->acl;
+	g.rate = l->server->udp_rate;
+	g.now_ms = lc->config->udp_rate > 0 ? clock_ms() : 0;
 	for (i = 0, r = 0; i < n; i++) {
 		h = &b->msgs[i].msg_hdr;
 		len = b->msgs[i].msg_len;
@@ -248,10 +206,13 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			COUNT(sh->dropped, 1);
 			continue;
 		}
-		if (udp_refuse(sh, h->msg_name, now_ms))
+		if (!guard_udp_datagram(&g, h->msg_name, &no)) {
+			listener_refused(sh, h->msg_name, no.why, no.what);
 			continue;
+		}
 		if (lc->log_messages)
-			listener_log_message(l, lc, h->msg_name, b->data[i], len);
+			listener_log_message(sh, lc, h->msg_name, b->data[i],
+			    len);
 		transform_chain_apply(lc->transform, b->data[i], len);
 		b->iov[i].iov_len = len;
 		if (h->msg_controllen > 0)

@@ -20,6 +20,7 @@ struct rate_entry {
 	unsigned char key[16];
 	uint64_t last_ms; /* 0: unused */
 	uint64_t tokens;  /* thousandths of a datagram */
+	uint64_t missed;  /* refused since the last pass */
 };
 
 struct rate_table {
@@ -79,12 +80,20 @@ rate_entry(struct rate_table *t, struct rate_entry *set,
 	memcpy(oldest->key, key, 16);
 	oldest->last_ms = now_ms;
 	oldest->tokens = t->burst;
+	oldest->missed = 0;
 	return oldest;
 }
 
 bool
 rate_table_take(struct rate_table *t, const unsigned char key[16],
     uint64_t now_ms)
+{
+	return rate_table_take_counted(t, key, now_ms, NULL);
+}
+
+bool
+rate_table_take_counted(struct rate_table *t, const unsigned char key[16],
+    uint64_t now_ms, uint64_t *missed)
 {
 	struct rate_entry *e;
 	bool pass;
@@ -98,8 +107,13 @@ rate_table_take(struct rate_table *t, const unsigned char key[16],
 			e->tokens = t->burst;
 		e->last_ms = now_ms;
 	}
-	if ((pass = e->tokens >= 1000))
+	if ((pass = e->tokens >= 1000)) {
 		e->tokens -= 1000;
+		if (missed != NULL)
+			*missed = e->missed;
+		e->missed = 0;
+	} else
+		e->missed++;
 	pthread_mutex_unlock(&t->lock);
 	return pass;
 }

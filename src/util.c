@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "utf8.h"
 #include "util.h"
@@ -56,6 +57,15 @@ addr_is_wildcard(const struct sockaddr *sa)
 	return false;
 }
 
+uint64_t
+clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 void
 addr_key(const struct sockaddr *sa, unsigned char key[16])
 {
@@ -84,6 +94,20 @@ addr_key_hash(const unsigned char key[16], uint64_t seed)
 		h ^= h >> 29;
 	}
 	return h;
+}
+
+void
+addr_key_prefix(const unsigned char key[16], int ipv6_prefix,
+    unsigned char out[16])
+{
+	int n = ipv6_prefix < 0 ? 0 : ipv6_prefix / 8;
+
+	memmove(out, key, 16);
+	if (addr_key_is_ipv4(out) || ipv6_prefix >= 128)
+		return;
+	if (ipv6_prefix % 8 != 0)
+		out[n++] &= (unsigned char)(0xff << (8 - ipv6_prefix % 8));
+	memset(out + n, 0, 16 - (size_t)n);
 }
 
 bool

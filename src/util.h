@@ -33,9 +33,17 @@ bool addr_is_wildcard(const struct sockaddr *sa);
 /* True when two socket addresses are the same family, address and port. */
 bool addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 
+/* A monotonic clock in milliseconds, coarse (a tick or so). */
+uint64_t clock_ms(void);
+
 /* sa's address as 16 bytes, IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d),
  * so that a client is one key whichever socket it reached. */
 void addr_key(const struct sockaddr *sa, unsigned char key[16]);
+/* key as a client is counted: an IPv6 address cut to its first
+ * ipv6_prefix bits (the rest zero), since one host usually holds a
+ * whole /64; an IPv4 one as it is.  key and out may be the same. */
+void addr_key_prefix(const unsigned char key[16], int ipv6_prefix,
+    unsigned char out[16]);
 /* Is key an IPv4 address, ::ffff:a.b.c.d (its last 4 bytes)? */
 bool addr_key_is_ipv4(const unsigned char key[16]);
 /* A hash of key under a secret seed, so that clients cannot choose
