@@ -19,7 +19,7 @@ import os, socket, sys, time
 port, go = int(sys.argv[1]), sys.argv[2]
 s = socket.create_connection(("127.0.0.1", port), timeout=30)
 s.setblocking(False)
-data = b"the quick brown fox jumps over the lazy dog " * 200000
+data = b"the quick brown fox jumps over the lazy dog " * 600000
 sent, last, began = 0, time.time(), time.time()
 while sent < len(data) and time.time() - last < 1 and time.time() - began < 60:
     try:
@@ -99,10 +99,10 @@ expect_match "$tmp/echod.log" "reset 1 connection with input not answered" \
 
 # Twenty runs at every timing in between: complete or reset, and never
 # a clean close after a cut-short echo.
-complete=0 reset=0 i=0
-while [ "$i" -lt 20 ]; do
-	i=$((i + 1))
-	case $((i % 4)) in
+complete=0 reset=0 round=0 # not i: wait_for counts with that
+while [ "$round" -lt 20 ]; do
+	round=$((round + 1))
+	case $((round % 4)) in
 	0) run 1 now ;;
 	1) run 1 after ;;
 	2) run 2 now ;;
