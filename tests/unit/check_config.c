@@ -141,6 +141,9 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(lc->acl.allow.n + lc->acl.deny.n, 0);
 	ck_assert_int_eq(conf->udp_rate, 100);
 	ck_assert_int_eq(conf->udp_burst, 200);
+	ck_assert_int_eq(conf->ipv6_prefix, 64);
+	ck_assert_int_eq(conf->limits.log_rate, 20);
+	ck_assert_int_eq(conf->limits.log_burst, 40);
 	ck_assert_str_eq(conf->user, "nobody");
 	ck_assert_str_eq(conf->group, "nogroup");
 	config_unref(conf);
@@ -153,9 +156,11 @@ START_TEST(test_guard_settings)
 	    "max_connections = 100; max_connections_per_ip = 4;\n"
 	    "idle_timeout = 0; max_pending = 4096;\n"
 	    "udp_rate = 0; udp_burst = 1; udp_ignore_ports = ( 2049, 11211 );\n"
-	    "user = \"root\"; group = \"root\";\n"
+	    "user = \"root\"; group = \"root\"; ipv6_prefix = 48;\n"
+	    "log_rate = 5; log_burst = 7;\n"
 	    "listeners = (\n"
 	    "  { protocol = \"tcp\"; port = 7; max_connections = 10;\n"
+	    "    log_rate = 0; log_burst = 3;\n"
 	    "    idle_timeout = 60; allow = ( \"10.0.0.0/8\" );\n"
 	    "    deny = ( \"10.0.5.0/24\", \"::1\" ); },\n"
 	    "  { protocol = \"udp\"; port = \"30000-30002\"; }\n"
@@ -169,6 +174,11 @@ START_TEST(test_guard_settings)
 	ck_assert_int_eq(tcp->limits.max_connections_per_ip, 4);
 	ck_assert_int_eq(tcp->limits.max_pending, 4096);
 	ck_assert_int_eq(udp->limits.idle_timeout, 0);
+	ck_assert_int_eq(conf->ipv6_prefix, 48);
+	ck_assert_int_eq(tcp->limits.log_rate, 0);
+	ck_assert_int_eq(tcp->limits.log_burst, 3);
+	ck_assert_int_eq(udp->limits.log_rate, 5);
+	ck_assert_int_eq(udp->limits.log_burst, 7);
 	ck_assert_uint_eq(tcp->acl.allow.n, 1);
 	ck_assert_uint_eq(tcp->acl.deny.n, 2);
 	ck_assert_int_eq(conf->udp_rate, 0);
@@ -191,19 +201,21 @@ END_TEST
 
 START_TEST(test_guard_errors)
 {
-	expect_errors("max_pending = 0; udp_burst = 0;\n"
+	expect_errors("max_pending = 0; udp_burst = 0; ipv6_prefix = 129;\n"
 		      "udp_ignore_ports = ( 80, 70000, \"x\" );\n"
 		      "listeners = (\n"
 		      "  { protocol = \"udp\"; port = 5; idle_timeout = 3;\n"
-		      "    max_connections = 3; },\n"
+		      "    max_connections = 3; log_burst = 0; },\n"
 		      "  { protocol = \"tcp\"; port = 6;\n"
 		      "    allow = ( \"10.1.0.0/8\", \"lab\", 3 ); deny = \"::1\";\n"
 		      "    idle_timeout = 86401; }\n"
 		      ");\n",
 	    "@:1: udp_burst: 0 is out of range (1-1000000)\n"
+	    "@:1: ipv6_prefix: 129 is out of range (1-128)\n"
 	    "@:2: udp_ignore_ports[1]: 70000 is out of range (1-65535)\n"
 	    "@:2: udp_ignore_ports[2]: expected a port number\n"
 	    "@:1: max_pending: 0 is out of range (1-1073741824)\n"
+	    "@:5: listeners[0].log_burst: 0 is out of range (1-1000000)\n"
 	    "@:8: listeners[1].idle_timeout: 86401 is out of range (0-86400)\n"
 	    "@:7: listeners[1].allow[0]: \"10.1.0.0/8\" has bits set past "
 	    "its /8 prefix\n"

@@ -1,7 +1,8 @@
 /*
  * check_guards.c: the pieces of echod's guards that need no socket:
  * allow/deny prefixes and their decision, the sources never answered,
- * the per-address token buckets and the log's rate limit.
+ * the per-address token buckets and the log's rate limit, IPv6
+ * prefixes, and guard.c's decisions: every reason, in their order.
  */
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include "acl.h"
+#include "config.h"
+#include "guard.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "suites.h"
@@ -305,6 +308,200 @@ START_TEST(test_log_limit)
 }
 END_TEST
 
+START_TEST(test_rate_table_missed)
+{
+	struct rate_table *t = rate_table_new(1, 2);
+	unsigned char k[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	uint64_t now = 5000, missed = 99;
+	int i;
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert(rate_table_take_counted(t, k, now, &missed));
+	ck_assert_uint_eq(missed, 0);
+	ck_assert(rate_table_take_counted(t, k, now, &missed));
+	for (i = 0; i < 7; i++)
+		ck_assert(!rate_table_take_counted(t, k, now, &missed));
+	/* A second later, one token: the pass reports the 7 refused. */
+	ck_assert(rate_table_take_counted(t, k, now + 1000, &missed));
+	ck_assert_uint_eq(missed, 7);
+	ck_assert(!rate_table_take_counted(t, k, now + 1000, &missed));
+	ck_assert(rate_table_take_counted(t, k, now + 2000, &missed));
+	ck_assert_uint_eq(missed, 1);
+	rate_table_free(t);
+}
+END_TEST
+
+/* text's key cut to prefix bits, as text. */
+static const char *
+prefixed(const char *text, int prefix)
+{
+	static char out[INET6_ADDRSTRLEN];
+	union sockaddr_any a = sa(text);
+	unsigned char key[16];
+
+	addr_key(&a.sa, key);
+	addr_key_prefix(key, prefix, key);
+	ck_assert_ptr_nonnull(inet_ntop(AF_INET6, key, out, sizeof(out)));
+	return out;
+}
+
+START_TEST(test_addr_key_prefix)
+{
+	ck_assert_str_eq(prefixed("2001:db8:1:2:3:4:5:6", 64), "2001:db8:1:2::");
+	ck_assert_str_eq(prefixed("2001:db8:1:2:3:4:5:6", 48), "2001:db8:1::");
+	ck_assert_str_eq(prefixed("2001:db8:1:2ff::", 60), "2001:db8:1:2f0::");
+	ck_assert_str_eq(prefixed("2001:db8:1:2:3:4:5:6", 1), "::");
+	ck_assert_str_eq(prefixed("ffff:db8::", 1), "8000::");
+	ck_assert_str_eq(prefixed("2001:db8:1:2:3:4:5:6", 128),
+	    "2001:db8:1:2:3:4:5:6");
+	/* IPv4 (and IPv4-mapped) clients are counted per address. */
+	ck_assert_str_eq(prefixed("192.0.2.7", 64), "::ffff:192.0.2.7");
+	ck_assert_str_eq(prefixed("::ffff:192.0.2.7", 1), "::ffff:192.0.2.7");
+}
+END_TEST
+
+/* guard_tcp_client on a client at text. */
+static bool
+tcp_served(const struct guard_tcp *g, const char *text,
+    struct guard_refusal *r)
+{
+	union sockaddr_any a = sa(text);
+	unsigned char key[16];
+
+	addr_key(&a.sa, key);
+	return guard_tcp_client(g, key, r);
+}
+
+START_TEST(test_guard_tcp)
+{
+	static const char *const deny[] = { "10.0.0.0/8", NULL };
+	struct acl acl = acl_of(NULL, deny);
+	/* Every limit reached at once: the order decides the reason. */
+	struct guard_tcp g = { .acl = &acl, .open = 5, .max = 5,
+		.listener_open = 3, .listener_max = 3,
+		.peer_open = 2, .peer_max = 2 };
+	struct guard_refusal r;
+
+	ck_assert(!tcp_served(&g, "10.1.2.3", &r));
+	ck_assert_int_eq(r.why, REFUSED_ACL);
+	ck_assert_str_eq(r.what, "not allowed by allow/deny");
+	ck_assert(!tcp_served(&g, "192.0.2.1", &r));
+	ck_assert_int_eq(r.why, REFUSED_LIMIT);
+	ck_assert_str_eq(r.what, "max_connections (5) reached");
+	g.open = 4;
+	ck_assert(!tcp_served(&g, "192.0.2.1", &r));
+	ck_assert_int_eq(r.why, REFUSED_LIMIT);
+	ck_assert_str_eq(r.what, "this listener's max_connections (3) reached");
+	g.listener_open = 2;
+	ck_assert(!tcp_served(&g, "192.0.2.1", &r));
+	ck_assert_int_eq(r.why, REFUSED_LIMIT);
+	ck_assert_str_eq(r.what, "max_connections_per_ip (2) reached");
+	g.peer_open = 1;
+	ck_assert(tcp_served(&g, "192.0.2.1", &r));
+	/* A limit of 0 is none, however many are open. */
+	g = (struct guard_tcp){ .acl = &acl, .open = UINT64_MAX - 1,
+		.listener_open = 1000000, .peer_open = 1000000 };
+	ck_assert(tcp_served(&g, "2001:db8::1", &r));
+	ck_assert(!tcp_served(&g, "::ffff:10.0.0.1", &r));
+	ck_assert_int_eq(r.why, REFUSED_ACL);
+}
+END_TEST
+
+/* guard_udp_datagram on a datagram from text, port. */
+static bool
+udp_served(const struct guard_udp *g, const char *text, unsigned int port,
+    struct guard_refusal *r)
+{
+	union sockaddr_any a = sa(text);
+
+	/* sin_port and sin6_port sit at the same offset. */
+	a.sin.sin_port = htons(port);
+	return guard_udp_datagram(g, &a.sa, r);
+}
+
+/* A config with just what the UDP guard reads. */
+static struct echod_config *
+udp_config(int rate, int prefix)
+{
+	static struct echod_config conf;
+	unsigned int port;
+
+	memset(&conf, 0, sizeof(conf));
+	for (port = 0; port < 1024; port++)
+		conf.udp_ignore[port / 64] |= UINT64_C(1) << (port % 64);
+	conf.udp_rate = rate;
+	conf.ipv6_prefix = prefix;
+	return &conf;
+}
+
+START_TEST(test_guard_udp)
+{
+	static const char *const deny[] = { "10.0.0.0/8", "224.0.0.0/4",
+		NULL };
+	struct acl acl = acl_of(NULL, deny);
+	struct rate_table *t = rate_table_new(1, 1);
+	struct guard_udp g = { .config = udp_config(1, 64), .acl = &acl,
+		.rate = t, .now_ms = 1000 };
+	struct guard_refusal r;
+	int i;
+
+	ck_assert_ptr_nonnull(t);
+	/* A reserved source port comes first, whatever else is wrong. */
+	ck_assert(!udp_served(&g, "224.0.0.1", 7, &r));
+	ck_assert_int_eq(r.why, REFUSED_LOOP);
+	ck_assert_str_eq(r.what, "source port 7 is never answered");
+	/* Then a source no host sends from, even one deny names. */
+	ck_assert(!udp_served(&g, "224.0.0.1", 5000, &r));
+	ck_assert_int_eq(r.why, REFUSED_LOOP);
+	ck_assert_str_eq(r.what, "a multicast, broadcast or unspecified "
+	    "source is never answered");
+	/* Then allow/deny; none of these took a token. */
+	for (i = 0; i < 5; i++) {
+		ck_assert(!udp_served(&g, "10.0.0.9", 5000, &r));
+		ck_assert_int_eq(r.why, REFUSED_ACL);
+	}
+	ck_assert(!udp_served(&g, "::ffff:10.0.0.9", 5000, &r));
+	ck_assert_int_eq(r.why, REFUSED_ACL);
+	/* Then the rate: 10.0.0.9's refusals spent nothing of its own
+	 * bucket or of another's. */
+	ck_assert(udp_served(&g, "192.0.2.1", 5000, &r));
+	ck_assert(!udp_served(&g, "192.0.2.1", 5000, &r));
+	ck_assert_int_eq(r.why, REFUSED_RATE);
+	ck_assert_str_eq(r.what, "over udp_rate");
+	ck_assert(udp_served(&g, "192.0.2.2", 5000, &r));
+	/* udp_rate 0: no limit, the table untouched. */
+	g.config = udp_config(0, 64);
+	for (i = 0; i < 10; i++)
+		ck_assert(udp_served(&g, "192.0.2.1", 5000, &r));
+	rate_table_free(t);
+}
+END_TEST
+
+START_TEST(test_guard_udp_prefix)
+{
+	struct acl acl = acl_of(NULL, NULL);
+	struct rate_table *t = rate_table_new(1, 2);
+	struct guard_udp g = { .config = udp_config(1, 64), .acl = &acl,
+		.rate = t, .now_ms = 1000 };
+	struct guard_refusal r;
+
+	ck_assert_ptr_nonnull(t);
+	/* Two addresses of one /64 share a bucket; a third /64 does not. */
+	ck_assert(udp_served(&g, "2001:db8:1::a", 5000, &r));
+	ck_assert(udp_served(&g, "2001:db8:1::b", 5000, &r));
+	ck_assert(!udp_served(&g, "2001:db8:1::c", 5000, &r));
+	ck_assert_int_eq(r.why, REFUSED_RATE);
+	ck_assert(udp_served(&g, "2001:db8:2::a", 5000, &r));
+	/* ipv6_prefix 128: each address alone. */
+	g.config = udp_config(1, 128);
+	ck_assert(udp_served(&g, "2001:db8:3::a", 5000, &r));
+	ck_assert(udp_served(&g, "2001:db8:3::a", 5000, &r));
+	ck_assert(!udp_served(&g, "2001:db8:3::a", 5000, &r));
+	ck_assert(udp_served(&g, "2001:db8:3::b", 5000, &r));
+	rate_table_free(t);
+}
+END_TEST
+
 Suite *
 guards_suite(void)
 {
@@ -319,6 +516,11 @@ guards_suite(void)
 	tcase_add_test(tc, test_rate_table_bounded);
 	tcase_add_test(tc, test_rate_table_least_recent);
 	tcase_add_test(tc, test_log_limit);
+	tcase_add_test(tc, test_rate_table_missed);
+	tcase_add_test(tc, test_addr_key_prefix);
+	tcase_add_test(tc, test_guard_tcp);
+	tcase_add_test(tc, test_guard_udp);
+	tcase_add_test(tc, test_guard_udp_prefix);
 	suite_add_tcase(s, tc);
 	return s;
 }
