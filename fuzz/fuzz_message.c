@@ -1,9 +1,9 @@
 /*
  * fuzz_message.c: libFuzzer on the message path of a line-framed
- * listener: the bytes arrive in reads of made-up sizes, framing_lines()
- * splits them the way listener_tcp.c does (an unfinished line held over
- * to the next read), each line goes through a chain of built-in
- * transforms, and the last line is answered at EOF.  The replies must be
+ * listener: the bytes arrive in reads of made-up sizes and go through
+ * framing_read() and, at the end, framing_eof(), the two calls
+ * listener_tcp.c makes (an unfinished line held over to the next read),
+ * each line through a chain of built-in transforms.  The replies must be
  * exactly what a plain reading of the input says: every line up to the
  * first one longer than max_line, transformed, with its own terminator;
  * and what is held between reads is never more than a line may be.
@@ -50,6 +50,14 @@ line_cb(void *arg, unsigned char *p, size_t len)
 	return true;
 }
 
+/* What the connection would send: kept to compare. */
+static int
+reply_cb(void *arg, const unsigned char *p, size_t len)
+{
+	bytes_add(arg, p, len);
+	return 0;
+}
+
 /* What echod should answer to in[0..n-1], read plainly. */
 static void
 expected(const unsigned char *in, size_t n, size_t max_line,
@@ -84,9 +92,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const names[] = { NULL, "echo", "upper", "rot13" };
 	static struct transform_registry *reg;
 	struct transform_chain *c;
-	struct bytes held = { 0 }, out = { 0 }, want = { 0 }, work = { 0 };
+	struct framing_hold hold = { 0 };
+	struct bytes out = { 0 }, want = { 0 }, work = { 0 };
 	const unsigned char *in;
-	size_t n, max_line, off, k, end, scanned = 0;
+	size_t n, max_line, off, k;
 	enum framing_result r = FRAMING_MORE;
 	unsigned int seed, step;
 	char err[128];
@@ -114,38 +123,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		k = 1 + (seed >> 16) % 300;
 		if (k > n - off)
 			k = n - off;
-		if (held.len == 0) {
-			/* The worker's read buffer: transformed in place. */
-			work.len = 0;
-			bytes_add(&work, in + off, k);
-			r = framing_lines(work.p, k, scanned, max_line, line_cb,
-			    NULL, &end);
-			bytes_add(&out, work.p, end);
-			bytes_add(&held, work.p + end, k - end);
-			scanned = k - end;
-		} else {
-			bytes_add(&held, in + off, k);
-			r = framing_lines(held.p, held.len, scanned, max_line,
-			    line_cb, NULL, &end);
-			bytes_add(&out, held.p, end);
-			memmove(held.p, held.p + end, held.len - end);
-			held.len -= end;
-			scanned = held.len;
-		}
+		/* The worker's read buffer: answered in place. */
+		work.len = 0;
+		bytes_add(&work, in + off, k);
+		if (framing_read(&hold, work.p, k, max_line, line_cb, reply_cb,
+		    &out, &r) == -1)
+			abort();
 		/* What a connection may hold: a line not yet too long. */
-		if (r == FRAMING_MORE && held.len > max_line + 1)
+		if (hold.buf.len > max_line + 1 ||
+		    (r != FRAMING_MORE && hold.buf.len > 0))
 			abort();
 	}
 	/* EOF: an unterminated last line is answered as it is. */
-	if (r == FRAMING_MORE && held.len > 0 && held.len <= max_line) {
-		transform_chain_apply(chain, held.p, held.len);
-		bytes_add(&out, held.p, held.len);
-	}
+	if (r == FRAMING_MORE && framing_eof(&hold, max_line, line_cb,
+	    reply_cb, &out, &r) == -1)
+		abort();
 	expected(in, n, max_line, &want);
 	if (out.len != want.len ||
 	    (out.len > 0 && memcmp(out.p, want.p, out.len) != 0))
 		abort();
-	free(held.p);
+	framing_buf_free(&hold.buf);
 	free(out.p);
 	free(want.p);
 	free(work.p);

@@ -77,13 +77,6 @@ enum conn_state {
 	CONN_LINGERING,
 };
 
-/* Bytes a connection holds between events; no memory while empty. */
-struct conn_buf {
-	unsigned char *data;
-	size_t off, len; /* the bytes are data[off .. off+len-1] */
-	size_t cap;
-};
-
 struct conn {
 	struct worker_task handoff; /* from the acceptor to the worker */
 	LIST_ENTRY(conn) entry;
@@ -96,9 +89,8 @@ struct conn {
 	short watching; /* EV_READ or EV_WRITE: what ev waits for */
 	enum conn_state state;
 	bool winding_down;   /* echod is shutting down */
-	struct conn_buf in;  /* framing "line": a line not yet ended */
-	struct conn_buf out; /* reply bytes the kernel did not take yet */
-	size_t scanned;	     /* in.len known to hold no '\n' */
+	struct framing_hold in;	/* framing "line": a line not yet ended */
+	struct framing_buf out; /* reply bytes the kernel did not take yet */
 	size_t discarded;    /* LINGERING: input thrown away */
 	union sockaddr_any peer;
 	unsigned char count_key[16]; /* admitted under it (admit_client) */
@@ -127,45 +119,6 @@ conn_debug(const struct conn *c, const char *fmt, ...)
 	    addr_format(&c->peer.sa, peer, sizeof(peer)), msg);
 }
 
-static void
-conn_buf_free(struct conn_buf *b)
-{
-	free(b->data);
-	b->data = NULL;
-	b->off = b->len = b->cap = 0;
-}
-
-/*
- * Append n bytes to b, compacting it first and growing it by doubling,
- * so that a long line arriving in small reads is not copied over and
- * over; -1 if out of memory.
- */
-static int
-conn_buf_add(struct conn_buf *b, const unsigned char *p, size_t n)
-{
-	unsigned char *d;
-	size_t cap;
-
-	if (n == 0)
-		return 0;
-	if (b->off > 0) {
-		memmove(b->data, b->data + b->off, b->len);
-		b->off = 0;
-	}
-	if (b->len + n > b->cap) {
-		cap = b->cap < 256 ? 256 : b->cap * 2;
-		if (cap < b->len + n)
-			cap = b->len + n;
-		if ((d = realloc(b->data, cap)) == NULL)
-			return -1;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	return 0;
-}
-
 /* Release what a closed connection held on its worker. */
 static void
 conn_close(struct conn *c)
@@ -175,8 +128,8 @@ conn_close(struct conn *c)
 	if (c->watching != 0)
 		event_del(CONN_EV(c));
 	close(c->fd);
-	conn_buf_free(&c->in);
-	conn_buf_free(&c->out);
+	framing_buf_free(&c->in.buf);
+	framing_buf_free(&c->out);
 }
 
 /* On the main thread: take a closed connection off the books. */
@@ -264,7 +217,7 @@ conn_send(struct conn *c, const unsigned char *p, size_t n)
 		return 0;
 	if (c->out.len == 0 && (w = conn_write(c, p, n)) == -1)
 		return -1;
-	if ((size_t)w < n && conn_buf_add(&c->out, p + w, n - w) == -1) {
+	if ((size_t)w < n && framing_buf_add(&c->out, p + w, n - w) == -1) {
 		log_limited(&c->shard->oom_log, ECHOD_LOG_WARNING, "%s: no "
 		    "memory for a reply; closing", c->shard->listener->name);
 		return -1;
@@ -280,10 +233,7 @@ conn_flush(struct conn *c)
 
 	if ((w = conn_write(c, c->out.data + c->out.off, c->out.len)) == -1)
 		return -1;
-	c->out.off += w;
-	c->out.len -= w;
-	if (c->out.len == 0)
-		conn_buf_free(&c->out);
+	framing_buf_consume(&c->out, (size_t)w);
 	return 0;
 }
 
@@ -311,7 +261,7 @@ conn_unread(const struct conn *c)
 static bool
 conn_owes(const struct conn *c)
 {
-	return c->out.len > 0 || c->in.len > 0 || conn_unread(c) > 0;
+	return c->out.len > 0 || c->in.buf.len > 0 || conn_unread(c) > 0;
 }
 
 /*
@@ -338,7 +288,7 @@ static void
 conn_linger(struct conn *c)
 {
 	c->state = CONN_LINGERING;
-	conn_buf_free(&c->in);
+	framing_buf_free(&c->in.buf);
 	if (shutdown(c->fd, SHUT_WR) == -1 ||
 	    (c->winding_down && conn_all_acked(c)) ||
 	    conn_watch(c, EV_READ) == -1)
@@ -433,59 +383,45 @@ tcp_conn_too_long(struct conn *c)
 }
 
 
-/*
- * framing "line": answer every complete line of p[0..n-1] with one send,
- * and keep the unfinished last one in c->in.  p is the worker's read
- * buffer, or c->in's bytes (held) when a line was already waiting there.
- */
+/* framing "line": the bytes of the lines just answered go back. */
 static int
-tcp_conn_lines(struct conn *c, unsigned char *p, size_t n, bool held)
+tcp_conn_reply(void *arg, const unsigned char *p, size_t n)
 {
-	const struct echod_listener_config *lc = c->lc;
-	enum framing_result r;
-	size_t end;
+	struct conn *c = arg;
 
-	r = framing_lines(p, n, c->scanned, (size_t)lc->max_line,
-	    tcp_conn_message, c, &end);
-	COUNT(c->shard->bytes_in, end);
-	if (conn_send(c, p, end) == -1)
+	COUNT(c->shard->bytes_in, n);
+	return conn_send(c, p, n);
+}
+
+/* framing "line": answer every line p[0..n-1] completes with one send,
+ * and hold the unfinished last one. */
+static int
+tcp_conn_lines(struct conn *c, unsigned char *p, size_t n)
+{
+	enum framing_result r;
+
+	if (framing_read(&c->in, p, n, (size_t)c->lc->max_line,
+	    tcp_conn_message, tcp_conn_reply, c, &r) == -1)
 		return -1;
 	if (r == FRAMING_TOO_LONG)
 		tcp_conn_too_long(c);
-	if (c->state != CONN_OPEN) {
-		conn_buf_free(&c->in);
-		c->scanned = 0;
-		return 0;
-	}
-	c->scanned = n - end;
-	if (held) {
-		c->in.off += end;
-		c->in.len -= end;
-		if (c->in.len == 0)
-			conn_buf_free(&c->in);
-		return 0;
-	}
-	return conn_buf_add(&c->in, p + end, n - end);
+	return 0;
 }
 
 /* EOF from the client: answer an unterminated last line, then close. */
 static void
 tcp_conn_eof(struct conn *c)
 {
-	const struct echod_listener_config *lc = c->lc;
+	enum framing_result r;
 
-	if (c->state == CONN_OPEN && c->in.len > 0) {
-		if (c->in.len > (size_t)lc->max_line)
-			tcp_conn_too_long(c);
-		else {
-			COUNT(c->shard->bytes_in, c->in.len);
-			tcp_conn_message(c, c->in.data + c->in.off, c->in.len);
-			if (conn_send(c, c->in.data + c->in.off, c->in.len) == -1) {
-				conn_free(c);
-				return;
-			}
+	if (c->state == CONN_OPEN) {
+		if (framing_eof(&c->in, (size_t)c->lc->max_line,
+		    tcp_conn_message, tcp_conn_reply, c, &r) == -1) {
+			conn_free(c);
+			return;
 		}
-		conn_buf_free(&c->in);
+		if (r == FRAMING_TOO_LONG)
+			tcp_conn_too_long(c);
 	}
 	if (c->state == CONN_LINGERING || c->out.len == 0) {
 		conn_free(c);
@@ -537,10 +473,8 @@ tcp_conn_read(struct conn *c)
 	}
 	if (lc->framing == ECHOD_FRAMING_STREAM)
 		rc = tcp_conn_stream(c, p, n);
-	else if (c->in.len == 0)
-		rc = tcp_conn_lines(c, p, n, false);
-	else if ((rc = conn_buf_add(&c->in, p, n)) == 0)
-		rc = tcp_conn_lines(c, c->in.data, c->in.len, true);
+	else
+		rc = tcp_conn_lines(c, p, n);
 	if (rc == -1)
 		conn_free(c);
 	else

@@ -1,7 +1,9 @@
 /*
  * check_framing.c: framing_lines, the line framing without a socket:
  * which lines a buffer holds, their terminators, what is kept for the
- * next read, the callback stopping it, and max_line at its edge.
+ * next read, the callback stopping it, and max_line at its edge; and
+ * framing_read/framing_eof, which hold a line across reads as a
+ * connection does.
  */
 #include <string.h>
 
@@ -198,10 +200,9 @@ START_TEST(test_framing_max_line)
 	ck_assert_int_eq(frame("abcd", 0, 4, &s, &end), FRAMING_MORE);
 	/* Unended, one byte over that may be the '\r' of a CRLF: too. */
 	ck_assert_int_eq(frame("abcd\r", 0, 4, &s, &end), FRAMING_MORE);
-	/* Unended, two over: it can no longer become a short enough line.
-	 * (One byte over, not a '\r', cannot either, yet framing_lines
-	 * waits for a byte more today: not asserted until that is
-	 * settled.) */
+	/* Unended, one over and not a '\r', or two over: it can no longer
+	 * become a short enough line. */
+	ck_assert_int_eq(frame("abcde", 0, 4, &s, &end), FRAMING_TOO_LONG);
 	ck_assert_int_eq(frame("abcdef", 0, 4, &s, &end), FRAMING_TOO_LONG);
 	ck_assert_int_eq(s.n, 0);
 
@@ -234,6 +235,85 @@ START_TEST(test_framing_empty_line)
 }
 END_TEST
 
+/* framing_read's replies, one string. */
+static int
+seen_reply(void *arg, const unsigned char *p, size_t len)
+{
+	char *out = arg;
+	size_t have = strlen(out);
+
+	ck_assert_uint_lt(have + len, 64);
+	memcpy(out + have, p, len);
+	out[have + len] = '\0';
+	return 0;
+}
+
+/* Each line upper-cased, as a transform would. */
+static bool
+upper_each(void *arg, unsigned char *line, size_t len)
+{
+	(void)arg;
+	for (; len > 0; len--, line++)
+		if (*line >= 'a' && *line <= 'z')
+			*line -= 'a' - 'A';
+	return true;
+}
+
+/* One read of text through h; the replies appended to out. */
+static enum framing_result
+feed(struct framing_hold *h, const char *text, size_t max_line, char *out)
+{
+	unsigned char buf[64];
+	enum framing_result r;
+	size_t n = strlen(text);
+
+	memcpy(buf, text, n);
+	ck_assert_int_eq(framing_read(h, buf, n, max_line, upper_each,
+	    seen_reply, out, &r), 0);
+	return r;
+}
+
+START_TEST(test_framing_read_holds)
+{
+	struct framing_hold h = { 0 };
+	char out[64] = "";
+	enum framing_result r;
+
+	/* A line in pieces, one a byte, the CRLF split across reads. */
+	ck_assert_int_eq(feed(&h, "ab", 8, out), FRAMING_MORE);
+	ck_assert_int_eq(feed(&h, "c", 8, out), FRAMING_MORE);
+	ck_assert_int_eq(feed(&h, "\r", 8, out), FRAMING_MORE);
+	ck_assert_str_eq(out, "");
+	ck_assert_uint_eq(h.buf.len, 4);
+	ck_assert_int_eq(feed(&h, "\nde\nf", 8, out), FRAMING_MORE);
+	ck_assert_str_eq(out, "ABC\r\nDE\n");
+	ck_assert_uint_eq(h.buf.len, 1);
+	/* Held bytes already searched are not searched again. */
+	ck_assert_uint_eq(h.scanned, 1);
+	/* EOF: the unended last line is answered as it is. */
+	ck_assert_int_eq(framing_eof(&h, 8, upper_each, seen_reply, out, &r),
+	    0);
+	ck_assert_int_eq(r, FRAMING_MORE);
+	ck_assert_str_eq(out, "ABC\r\nDE\nF");
+	ck_assert_ptr_null(h.buf.data);
+
+	/* A held line that grows too long: nothing more, nothing held. */
+	out[0] = '\0';
+	ck_assert_int_eq(feed(&h, "ok\nabc", 4, out), FRAMING_MORE);
+	ck_assert_int_eq(feed(&h, "de", 4, out), FRAMING_TOO_LONG);
+	ck_assert_str_eq(out, "OK\n");
+	ck_assert_ptr_null(h.buf.data);
+	ck_assert_uint_eq(h.scanned, 0);
+	/* At EOF, a held line over max_line is not answered. */
+	ck_assert_int_eq(feed(&h, "abcd\r", 4, out), FRAMING_MORE);
+	ck_assert_int_eq(framing_eof(&h, 4, upper_each, seen_reply, out, &r),
+	    0);
+	ck_assert_int_eq(r, FRAMING_TOO_LONG);
+	ck_assert_str_eq(out, "OK\n");
+	ck_assert_ptr_null(h.buf.data);
+}
+END_TEST
+
 Suite *
 framing_suite(void)
 {
@@ -247,6 +327,7 @@ framing_suite(void)
 	tcase_add_test(tc, test_framing_stopped);
 	tcase_add_test(tc, test_framing_max_line);
 	tcase_add_test(tc, test_framing_empty_line);
+	tcase_add_test(tc, test_framing_read_holds);
 	suite_add_tcase(s, tc);
 	return s;
 }
