@@ -9,48 +9,6 @@
 
 p=$(free_port)
 
-# flood_client PORT: send lowercase bytes until echod stops taking them,
-# shut down the write side, print "sent N", wait for $tmp/go, then read
-# to the end and print "complete", "reset" or "TRUNCATED" (a clean close
-# with bytes missing), and "intact" or "corrupt".
-flood_client() {
-	python3 - "$1" "$tmp/go" <<'PY'
-import os, socket, sys, time
-port, go = int(sys.argv[1]), sys.argv[2]
-s = socket.create_connection(("127.0.0.1", port), timeout=30)
-s.setblocking(False)
-data = b"the quick brown fox jumps over the lazy dog " * 600000
-sent, last, began = 0, time.time(), time.time()
-while sent < len(data) and time.time() - last < 1 and time.time() - began < 60:
-    try:
-        sent += s.send(data[sent:sent + 65536])
-        last = time.time()
-    except BlockingIOError:
-        time.sleep(0.02)
-s.shutdown(socket.SHUT_WR)
-print("sent", sent, flush=True)
-for _ in range(1200):
-    if os.path.exists(go):
-        break
-    time.sleep(0.05)
-s.setblocking(True)
-s.settimeout(60)
-got = bytearray()
-try:
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        got += b
-    end = "complete" if len(got) == sent else "TRUNCATED"
-except ConnectionResetError:
-    end = "reset"
-ok = bytes(got) == data[:len(got)].upper()
-print("got", len(got), "of", sent, end, "intact" if ok else "corrupt",
-      flush=True)
-PY
-}
-
 # run TIMEOUT WHEN: echod with shutdown_timeout TIMEOUT, a stalled
 # flood client, SIGTERM; the client reads at once (WHEN "now") or once
 # echod has exited ("after").  The client's verdict is in $tmp/flood.
@@ -61,7 +19,8 @@ CONF
 	start_echod "$tmp/echod.conf"
 	rm -f "$tmp/go"
 	: > "$tmp/flood"
-	flood_client "$p" > "$tmp/flood" &
+	python3 "$(dirname "$TESTLIB")/flood.py" "$p" "$tmp/go" --shutdown \
+	    > "$tmp/flood" &
 	flood=$!
 	bg_pids="$bg_pids $flood"
 	wait_for grep -q '^sent' "$tmp/flood" || fail "the client did not stall"
