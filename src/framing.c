@@ -113,14 +113,15 @@ int
 framing_eof(struct framing_hold *h, size_t max_line, framing_line_cb line,
     framing_reply_cb reply, void *arg, enum framing_result *r)
 {
-	unsigned char *p = h->buf.data + h->buf.off;
 	size_t n = h->buf.len;
+	unsigned char *p;
 	int rc = 0;
 
 	*r = FRAMING_MORE;
 	if (n > max_line)
 		*r = FRAMING_TOO_LONG;
 	else if (n > 0) {
+		p = h->buf.data + h->buf.off; /* data is NULL while empty */
 		(void)line(arg, p, n);
 		rc = reply(arg, p, n);
 	}
