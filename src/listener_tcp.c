@@ -691,11 +691,12 @@ tcp_stats_text(const struct listener_stats *st, char *buf, size_t len)
 #define N(x) ((unsigned long long)(x))
 	snprintf(buf, len, "%llu connections (%llu open), %llu "
 	    "messages (%llu bytes), %llu replies (%llu bytes), %llu "
-	    "closed idle; refused %llu by allow/deny, %llu at a limit",
+	    "closed idle; refused %llu by allow/deny, %llu at a limit; "
+	    "%llu messages over log_rate not logged",
 	    N(st->accepted), N(st->open), N(st->messages_in),
 	    N(st->bytes_in), N(st->messages_out), N(st->bytes_out),
 	    N(st->idle_closed), N(st->refused[REFUSED_ACL]),
-	    N(st->refused[REFUSED_LIMIT]));
+	    N(st->refused[REFUSED_LIMIT]), N(st->unlogged));
 #undef N
 }
 
