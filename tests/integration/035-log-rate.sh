@@ -50,21 +50,10 @@ s.close()
 PY
 }
 
+# scrape: the body of GET /metrics (the status code, lib.sh's http
+# prints first, left out).
+scrape() { http "$m" | tail -n +2; }
 # metric SAMPLE VALUE: the scrape of /metrics has the line "SAMPLE VALUE".
-scrape() {
-	python3 - "$m" <<'PY'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
-s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
-got = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    got += b
-print(got.decode().partition("\r\n\r\n")[2], end="")
-PY
-}
 metric() { scrape | grep -qxF -- "$1 $2"; }
 
 # lines PORT SOURCE PREFIX: the log lines of PREFIX's messages from

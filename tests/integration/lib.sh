@@ -203,6 +203,34 @@ PY
 	: > "$tmp/notify"
 }
 
+# http PORT [SOURCE [REQUEST]]: the status code and the body of one
+# request (GET /metrics unless REQUEST is given), or "error: ..." if no
+# answer came.
+http() {
+	python3 - "$@" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+source = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+req = sys.argv[3] if len(sys.argv) > 3 else "GET /metrics HTTP/1.0\r\n\r\n"
+try:
+    s = socket.create_connection(("127.0.0.1", port), timeout=20,
+                                 source_address=(source, 0))
+    s.sendall(req.replace("\\r\\n", "\r\n").encode())
+    got = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+except OSError as e:
+    print("error:", e)
+    sys.exit(0)
+head, _, body = got.decode("utf-8", "replace").partition("\r\n\r\n")
+print(head.split("\r\n")[0].split(" ")[1] if head else "error: no answer")
+print(body, end="")
+PY
+}
+
 # json_field FILE KEY: a number from echod-bench's --json line.
 json_field() { sed -n "s/.*\"$2\": \\([0-9.]*\\).*/\\1/p" "$1"; }
 
