@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "http.h"
 #include "log.h"
 #include "util.h"
 
@@ -687,7 +688,12 @@ parse_metrics(struct config_parser *p, const config_setting_t *group,
 {
 	struct echod_metrics_config *m = field;
 	unsigned char bin[16];
+	const char *why;
 
+	if (!http_available(&why)) {
+		parser_error(p, group, "%s: no HTTP listener can serve it", why);
+		return;
+	}
 	parse_group(p, group, metrics_options, m);
 	if (inet_pton(AF_INET, m->address, bin) != 1 &&
 	    inet_pton(AF_INET6, m->address, bin) != 1)

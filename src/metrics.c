@@ -4,19 +4,13 @@
  * thread: the listeners' main-thread counters are read as they are, the
  * workers' through COUNTED().
  *
- * libevent 2.1's evhttp has no cap on connections, so the HTTP side is
- * bounded otherwise: a connection silent for METRICS_TIMEOUT seconds is
- * closed, a request may have METRICS_HEADERS bytes of headers and no
- * body, only GET is served, and accept(2) failing for want of
- * descriptors pauses the listener instead of spinning on it.  What that
- * leaves open: evhttp 2.1 has no hook at accept time (allow/deny is
- * checked per request) and no deadline for a whole request, so a client
- * that trickles its headers keeps its connection; hence loopback unless
- * configured otherwise.  Closing it takes libevent 2.2's
- * evhttp_set_max_connections, or a hook at accept time that 2.1 lacks
- * (its bevcb sees neither the socket nor the peer).
+ * The HTTP side is an http.c listener with small limits: METRICS_CONNS
+ * connections open at once, METRICS_PER_IP from one address, closed
+ * after METRICS_TIMEOUT seconds of silence or when its request's headers
+ * are not all in after as long, METRICS_POOL bytes for a request's line
+ * and headers (over it, 431), only GET, allow/deny decided at accept
+ * time.
  */
-#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -27,13 +21,10 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/listener.h>
 
 #include "acl.h"
-#include "admit.h"
 #include "config.h"
+#include "http.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -41,23 +32,18 @@
 #include "sockets.h"
 #include "util.h"
 
+#define METRICS_CONNS 64	/* open at once, in all */
+#define METRICS_PER_IP 16	/* open at once from one address */
 #define METRICS_TIMEOUT 10	/* seconds of silence */
-#define METRICS_HEADERS 8192	/* bytes of request headers */
+#define METRICS_POOL (16 * 1024) /* bytes for a request and its reply's
+				  * headers */
 
 struct metrics {
-	LIST_ENTRY(metrics) entry; /* on metrics_open_list */
 	struct echod_server *srv;
-	struct evhttp *http;
-	struct evconnlistener *evl; /* evhttp's, for pausing it */
-	struct event *retry;	    /* after accept failed */
-	struct log_limit accept_log, refused_log;
+	struct http *http;
+	struct log_limit refused_log;
 	char name[ECHOD_ADDRSTRLEN];
 };
-
-/* evhttp hands its listener's error callback the evhttp, not ours:
- * the open ones are looked up here (one, but two during a reload). */
-static LIST_HEAD(, metrics) metrics_open_list =
-    LIST_HEAD_INITIALIZER(metrics_open_list);
 
 /* --- The numbers ----------------------------------------------------- */
 
@@ -281,88 +267,45 @@ metrics_log(struct echod_server *srv)
 
 /* --- The HTTP listener ----------------------------------------------- */
 
-/* The client's address as an ACL key; false if evhttp has none. */
+/* At accept: may the client at sa read the counters at all? */
 static bool
-metrics_peer(struct evhttp_request *req, unsigned char key[16],
-    char *from, size_t fromlen)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	const struct sockaddr *sa;
-
-	if (evcon == NULL || (sa = evhttp_connection_get_addr(evcon)) == NULL)
-		return false;
-	addr_key(sa, key);
-	addr_format_peer(sa, from, fromlen);
-	return true;
-}
-
-static void
-metrics_request(struct evhttp_request *req, void *arg)
+metrics_admit(void *arg, const struct sockaddr *sa)
 {
 	struct metrics *m = arg;
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	char from[ECHOD_ADDRSTRLEN];
 	unsigned char key[16];
+
+	addr_key(sa, key);
+	if (acl_permits(&m->srv->config->metrics.acl, key))
+		return true;
+	log_limited(&m->refused_log, ECHOD_LOG_INFO, "metrics %s: refused "
+	    "%s: allow/deny", m->name, addr_format_peer(sa, from, sizeof(from)));
+	return false;
+}
+
+/* GET path: the counters at /metrics, nothing anywhere else. */
+static void
+metrics_get(void *arg, struct http_request *req, const char *path,
+    const struct sockaddr *sa)
+{
+	static const char not_found[] = "not found; try /metrics\n";
+	struct metrics *m = arg;
 	struct evbuffer *body;
 
-	if (!metrics_peer(req, key, from, sizeof(from))) {
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		return;
-	}
-	if (!acl_permits(&m->srv->config->metrics.acl, key)) {
-		log_limited(&m->refused_log, ECHOD_LOG_INFO,
-		    "metrics %s: refused %s: allow/deny", m->name, from);
-		evhttp_send_error(req, 403, "Forbidden");
-		return;
-	}
-	if (path == NULL || strcmp(path, "/metrics") != 0) {
-		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
+	(void)sa;
+	if (strcmp(path, "/metrics") != 0) {
+		(void)http_reply(req, 404, "text/plain; charset=utf-8",
+		    not_found, sizeof(not_found) - 1);
 		return;
 	}
 	if ((body = evbuffer_new()) == NULL ||
-	    metrics_write(m->srv, body) == -1) {
-		evhttp_send_error(req, HTTP_SERVUNAVAIL, NULL);
-		if (body != NULL)
-			evbuffer_free(body);
-		return;
-	}
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, HTTP_OK, "OK", body);
-	evbuffer_free(body);
-}
-
-/* accept(2) failed for good (EMFILE, ENFILE, ENOBUFS...): a listener
- * left enabled would be woken again at once, so rest it a while. */
-static void
-metrics_accept_error(struct evconnlistener *evl, void *arg)
-{
-	struct timeval tv = { 0, ADMIT_RETRY_MS * 1000 };
-	int err = EVUTIL_SOCKET_ERROR();
-	struct metrics *m;
-
-	(void)arg;
-	LIST_FOREACH(m, &metrics_open_list, entry)
-		if (m->evl == evl)
-			break;
-	if (m == NULL)
-		return;
-	log_limited(&m->accept_log, ECHOD_LOG_WARNING,
-	    "metrics %s: accept: %s; pausing for %d ms", m->name,
-	    strerror(err), ADMIT_RETRY_MS);
-	evconnlistener_disable(evl);
-	evtimer_add(m->retry, &tv);
-}
-
-static void
-metrics_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct metrics *m = arg;
-
-	(void)fd;
-	(void)what;
-	evconnlistener_enable(m->evl);
+	    metrics_write(m->srv, body) == -1 ||
+	    http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    (const char *)evbuffer_pullup(body, -1),
+	    evbuffer_get_length(body)) == -1)
+		log_warnx("metrics %s: out of memory for a scrape", m->name);
+	if (body != NULL)
+		evbuffer_free(body);
 }
 
 /* mc's address and port as a socket address; 0 if not numeric. */
@@ -388,7 +331,8 @@ struct metrics *
 metrics_open(struct echod_server *srv, const struct echod_metrics_config *mc,
     char *err, size_t errlen)
 {
-	struct evhttp_bound_socket *bound = NULL;
+	static const struct http_limits lim = { METRICS_CONNS, METRICS_PER_IP,
+		METRICS_TIMEOUT, METRICS_TIMEOUT, METRICS_POOL };
 	union sockaddr_any sa;
 	char label[ECHOD_ADDRSTRLEN + 16];
 	struct metrics *m;
@@ -399,7 +343,6 @@ metrics_open(struct echod_server *srv, const struct echod_metrics_config *mc,
 		snprintf(err, errlen, "metrics: %s", strerror(errno));
 		return NULL;
 	}
-	LIST_INSERT_HEAD(&metrics_open_list, m, entry);
 	m->srv = srv;
 	hostport_format(mc->address, mc->port, m->name, sizeof(m->name));
 	snprintf(label, sizeof(label), "metrics %s", m->name);
@@ -408,22 +351,10 @@ metrics_open(struct echod_server *srv, const struct echod_metrics_config *mc,
 		goto fail;
 	}
 	if ((fd = sockets_open(srv->sockets, SOCK_STREAM, &sa.sa, salen, false,
-	    label, err, errlen)) == -1)
+	    label, err, errlen)) == -1 ||
+	    (m->http = http_open(srv->base, fd, label, &lim, metrics_admit,
+	    metrics_get, m, err, errlen)) == NULL)
 		goto fail;
-	if ((m->http = evhttp_new(srv->base)) == NULL ||
-	    (m->retry = evtimer_new(srv->base, metrics_retry_cb, m)) == NULL ||
-	    (bound = evhttp_accept_socket_with_handle(m->http, fd)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", label);
-		evutil_closesocket(fd); /* not evhttp's yet */
-		goto fail;
-	}
-	evhttp_set_timeout(m->http, METRICS_TIMEOUT);
-	evhttp_set_max_headers_size(m->http, METRICS_HEADERS);
-	evhttp_set_max_body_size(m->http, 0);
-	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET);
-	evhttp_set_gencb(m->http, metrics_request, m);
-	m->evl = evhttp_bound_socket_get_listener(bound);
-	evconnlistener_set_error_cb(m->evl, metrics_accept_error);
 	return m;
 fail:
 	metrics_free(m);
@@ -451,10 +382,6 @@ metrics_free(struct metrics *m)
 {
 	if (m == NULL)
 		return;
-	LIST_REMOVE(m, entry);
-	if (m->http != NULL)
-		evhttp_free(m->http); /* its listener and socket with it */
-	if (m->retry != NULL)
-		event_free(m->retry);
+	http_free(m->http); /* its socket and connections with it */
 	free(m);
 }

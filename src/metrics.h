@@ -2,7 +2,7 @@
  * metrics.h: the numbers an admin can see.  The same counters go to the
  * log on SIGUSR1 and, if the config has a metrics group, to an HTTP
  * listener on the main thread that serves them in Prometheus's text
- * format at /metrics (libevent's evhttp).
+ * format at /metrics (http.c).
  */
 #ifndef ECHOD_METRICS_H
 #define ECHOD_METRICS_H
@@ -17,7 +17,7 @@ struct metrics;
 
 /* Bind and listen at mc's address and port (or take the socket systemd
  * passed for it), serving srv's counters; NULL with err if that fails.
- * Who may read them is srv->config's metrics ACL at each request. */
+ * Who may read them is srv->config's metrics ACL at each accept. */
 struct metrics *metrics_open(struct echod_server *srv,
     const struct echod_metrics_config *mc, char *err, size_t errlen);
 /* Do a and b ask for the same socket?  A reload keeps it open then. */

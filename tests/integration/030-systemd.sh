@@ -9,6 +9,8 @@
 # shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
+[ "${HAVE_HTTP:-yes}" = yes ] || skip "built without libmicrohttpd: the passed metrics socket cannot be served"
+
 command -v systemd-analyze > /dev/null || skip "no systemd-analyze (Debian: systemd)"
 command -v systemd-socket-activate > /dev/null || skip "no systemd-socket-activate"
 

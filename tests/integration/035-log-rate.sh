@@ -8,6 +8,8 @@
 # shellcheck source=tests/integration/lib.sh
 . "$TESTLIB"
 
+[ "${HAVE_HTTP:-yes}" = yes ] || skip "built without libmicrohttpd: the counters are read from /metrics"
+
 p=$(free_port)
 q=$(free_port)
 m=$(free_port)

@@ -306,7 +306,8 @@ START_TEST(test_operations)
 }
 END_TEST
 
-/* The metrics group: off unless given, loopback unless told. */
+/* The metrics group: off unless given, loopback unless told; an error,
+ * saying why, where there is no HTTP. */
 START_TEST(test_metrics)
 {
 	const char one[] = "listeners = ( { protocol = \"tcp\"; port = 7; } );\n";
@@ -316,6 +317,13 @@ START_TEST(test_metrics)
 	ck_assert_int_eq(conf->metrics.port, 0);
 	ck_assert_str_eq(conf->metrics.address, "127.0.0.1");
 	config_unref(conf);
+#ifndef HAVE_LIBMICROHTTPD
+	snprintf(text, sizeof(text), "metrics = { port = 9464; };\n%s", one);
+	expect_errors(text, "@:1: metrics: echod was built without "
+	    "libmicrohttpd (configure --with-microhttpd): no HTTP listener "
+	    "can serve it\n");
+	return;
+#endif
 	snprintf(text, sizeof(text), "metrics = { port = 9464; address = "
 	    "\"::1\"; allow = ( \"::1\" ); deny = ( \"::1/128\" ); };\n%s",
 	    one);
