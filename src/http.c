@@ -88,7 +88,7 @@ http_available(const char **why)
 }
 
 /* libmicrohttpd's own messages, into echod's log at a bounded rate. */
-static void
+static void __attribute__((format(printf, 2, 0)))
 http_log_cb(void *arg, const char *fmt, va_list ap)
 {
 	struct http *h = arg;
