@@ -421,12 +421,6 @@ fail:
 	return NULL;
 }
 
-unsigned int
-http_connections(const struct http *h)
-{
-	return h->open;
-}
-
 void
 http_free(struct http *h)
 {
@@ -491,13 +485,6 @@ http_reply(struct http_request *req, unsigned int status,
 	(void)body;
 	(void)len;
 	return -1;
-}
-
-unsigned int
-http_connections(const struct http *h)
-{
-	(void)h;
-	return 0;
 }
 
 void

@@ -56,8 +56,6 @@ struct http *http_open(struct event_base *base, int fd, const char *name,
  * (NULL for none); -1 if out of memory, and the client gets a 500. */
 int http_reply(struct http_request *req, unsigned int status,
     const char *content_type, const char *body, size_t len);
-/* Connections open now. */
-unsigned int http_connections(const struct http *h);
 /* Close the listener and every connection; h may be NULL. */
 void http_free(struct http *h);
 

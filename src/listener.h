@@ -212,9 +212,6 @@ void listener_free(struct listener *l);
 /* Shutting down: if l's protocol has clients to finish off, retire l
  * and send each worker its wind_down errand; else leave l be. */
 void listener_wind_down(struct listener *l);
-/* listener_tcp_ops.wind_down: every connection of sh sends what it has
- * pending and closes; nothing more is read. */
-void listener_tcp_wind_down(struct shard *sh);
 /* Free every listener of list after mark (NULL: all of them); none of
  * them has started. */
 void listener_close_after(struct listener_list *list, struct listener *mark);

@@ -524,8 +524,10 @@ tcp_conn_cb(evutil_socket_t fd, short what, void *arg)
 		conn_next(c);
 }
 
-void
-listener_tcp_wind_down(struct shard *sh)
+/* SIGTERM, on sh's worker: each connection closes once it is settled,
+ * and is served until then (see the top of this file). */
+static void
+tcp_wind_down(struct shard *sh)
 {
 	struct conn *c, *next;
 
@@ -710,7 +712,7 @@ const struct listener_ops listener_tcp_ops = {
 	.start = tcp_start,
 	.retire = tcp_retire,
 	.stop = tcp_stop,
-	.wind_down = listener_tcp_wind_down,
+	.wind_down = tcp_wind_down,
 	.pause = tcp_pause,
 	.stats_text = tcp_stats_text,
 };
