@@ -26,6 +26,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "ring.h"
 #include "util.h"
 
 #define container_of(ptr, type, member)                                \
@@ -73,6 +74,8 @@ static void parse_acl(struct config_parser *, const config_setting_t *,
 static void parse_ignore_ports(struct config_parser *,
     const config_setting_t *, void *);
 static void parse_metrics(struct config_parser *, const config_setting_t *,
+    void *);
+static void parse_console(struct config_parser *, const config_setting_t *,
     void *);
 static void parse_log_level(struct config_parser *, const config_setting_t *,
     void *);
@@ -150,6 +153,32 @@ static const struct config_option metrics_options[] = {
 	{ .name = NULL },
 };
 
+#define CONSOLE_FIELD(f) offsetof(struct echod_console_config, f)
+
+static const struct config_option console_options[] = {
+	{ .name = "address", .type = CONFIG_TYPE_STRING,
+	    .offset = CONSOLE_FIELD(address) },
+	{ .name = "port", .type = CONFIG_TYPE_INT,
+	    .offset = CONSOLE_FIELD(port), .required = 1, .min = 1,
+	    .max = 65535 },
+	{ .name = "allow", .type = CONFIG_TYPE_NONE,
+	    .offset = CONSOLE_FIELD(acl.allow), .parse = parse_acl },
+	{ .name = "deny", .type = CONFIG_TYPE_NONE,
+	    .offset = CONSOLE_FIELD(acl.deny), .parse = parse_acl },
+	{ .name = "instructors", .type = CONFIG_TYPE_NONE,
+	    .offset = CONSOLE_FIELD(instructors), .parse = parse_acl },
+	{ .name = "max_viewers", .type = CONFIG_TYPE_INT,
+	    .offset = CONSOLE_FIELD(max_viewers), .min = 1,
+	    .max = ECHOD_COUNT_LIMIT },
+	{ .name = "max_viewers_per_ip", .type = CONFIG_TYPE_INT,
+	    .offset = CONSOLE_FIELD(max_viewers_per_ip), .min = 1,
+	    .max = ECHOD_COUNT_LIMIT },
+	{ .name = "history", .type = CONFIG_TYPE_INT,
+	    .offset = CONSOLE_FIELD(history), .min = 1,
+	    .max = RING_HISTORY_LIMIT },
+	{ .name = NULL },
+};
+
 #define CONFIG_FIELD(f) offsetof(struct echod_config, f)
 
 static const struct config_option root_options[] = {
@@ -180,6 +209,8 @@ static const struct config_option root_options[] = {
 	    .offset = CONFIG_FIELD(log_level), .parse = parse_log_level },
 	{ .name = "metrics", .type = CONFIG_TYPE_GROUP,
 	    .offset = CONFIG_FIELD(metrics), .parse = parse_metrics },
+	{ .name = "console", .type = CONFIG_TYPE_GROUP,
+	    .offset = CONFIG_FIELD(console), .parse = parse_console },
 	/* Before the listeners, which take them as their defaults. */
 	LIMIT_OPTIONS(CONFIG_FIELD),
 	{ .name = "listeners", .type = CONFIG_TYPE_LIST,
@@ -237,13 +268,18 @@ config_defaults(struct echod_config *conf)
 	conf->shutdown_timeout = 10;
 	conf->log_level = ECHOD_LOG_INFO;
 	conf->metrics.address = strdup("127.0.0.1"); /* loopback only */
+	conf->console.address = strdup("127.0.0.1");
+	conf->console.max_viewers = 1000;    /* a class's tabs, and more */
+	conf->console.max_viewers_per_ip = 16; /* a browser opens 6 */
+	conf->console.history = 1000;
 	/* The reserved ports (OpenBSD's inetd drops them too): echo,
 	 * chargen, daytime, DNS, NTP and friends, which answer anything. */
 	for (port = 0; port < 1024; port++)
 		conf->udp_ignore[port / 64] |= UINT64_C(1) << (port % 64);
 	return conf->module_dir == NULL || conf->transforms == NULL ||
 	    conf->user == NULL || conf->group == NULL ||
-	    conf->metrics.address == NULL ? -1 : 0;
+	    conf->metrics.address == NULL || conf->console.address == NULL ?
+	    -1 : 0;
 }
 
 /* "listeners[1].port": where a setting sits in the file's tree. */
@@ -702,6 +738,43 @@ parse_metrics(struct config_parser *p, const config_setting_t *group,
 		    m->address);
 }
 
+/* console = { port = 8080; }: like metrics, and the instructors are
+ * loopback unless the group names them. */
+static void
+parse_console(struct config_parser *p, const config_setting_t *group,
+    void *field)
+{
+	static const char *const loopback[] = { "127.0.0.0/8", "::1" };
+	struct echod_console_config *c = field;
+	unsigned char bin[16];
+	const char *why;
+	char err[64];
+	size_t i;
+
+	if (!http_available(&why)) {
+		parser_error(p, group, "%s: no HTTP listener can serve it", why);
+		return;
+	}
+	parse_group(p, group, console_options, c);
+	if (inet_pton(AF_INET, c->address, bin) != 1 &&
+	    inet_pton(AF_INET6, c->address, bin) != 1)
+		parser_error(p, config_setting_get_member(group, "address"),
+		    "\"%s\" is not a numeric IPv4 or IPv6 address",
+		    c->address);
+	if (config_setting_get_member(group, "instructors") != NULL)
+		return;
+	if ((c->instructors.prefixes = calloc(2,
+	    sizeof(*c->instructors.prefixes))) == NULL) {
+		parser_error(p, group, "out of memory");
+		return;
+	}
+	for (i = 0; i < 2; i++)
+		if (acl_prefix_parse(loopback[i],
+		    &c->instructors.prefixes[c->instructors.n], err,
+		    sizeof(err)) == 0)
+			c->instructors.n++;
+}
+
 static void
 parse_listeners(struct config_parser *p, const config_setting_t *list,
     void *field)
@@ -982,6 +1055,9 @@ config_unref(struct echod_config *conf)
 	free(conf->listeners);
 	free(conf->metrics.address);
 	acl_free(&conf->metrics.acl);
+	free(conf->console.address);
+	acl_free(&conf->console.acl);
+	free(conf->console.instructors.prefixes);
 	/* After the chains: their fini() may live in a module. */
 	transform_registry_free(conf->transforms);
 	free(conf->module_dir);
@@ -996,7 +1072,8 @@ config_option_name(const char *where, size_t i)
 {
 	const struct config_option *opts = where[0] == '\0' ? root_options :
 	    strcmp(where, "listeners") == 0 ? listener_options :
-	    strcmp(where, "metrics") == 0 ? metrics_options : NULL;
+	    strcmp(where, "metrics") == 0 ? metrics_options :
+	    strcmp(where, "console") == 0 ? console_options : NULL;
 	size_t n;
 
 	for (n = 0; opts != NULL && opts[n].name != NULL; n++)

@@ -75,6 +75,19 @@ struct echod_metrics_config {
 	struct acl acl;	/* who may read them */
 };
 
+/* The class console (console.c): a web page of the messages of the
+ * listeners with log_messages.  Off unless the file has a console
+ * group. */
+struct echod_console_config {
+	char *address;		/* numeric; "127.0.0.1" unless set */
+	int port;		/* 0: no console */
+	struct acl acl;		/* who may open it at all */
+	struct acl_list instructors; /* who may open /class; none: nobody */
+	int max_viewers;	/* HTTP connections open at once, in all */
+	int max_viewers_per_ip;	/* and from one address */
+	int history;		/* messages kept for a page opened late */
+};
+
 /*
  * A loaded file.  A reload makes a new one; the old one lives on while
  * anything still points into it (a connection accepted under it, a
@@ -95,6 +108,7 @@ struct echod_config {
 	int shutdown_timeout;		/* seconds to let replies finish */
 	int log_level;			/* enum echod_log_level */
 	struct echod_metrics_config metrics;
+	struct echod_console_config console;
 	char *user, *group;		/* who to run as, when started as root */
 	uid_t uid;			/* theirs, looked up when loaded */
 	gid_t gid;
@@ -134,7 +148,8 @@ bool config_same_bind(const struct echod_listener_config *a,
 bool config_same_pick(const struct echod_listener_config *a,
     const struct echod_listener_config *b);
 /* The settings the file may have, for the man page's test: where is
- * "" (the top level), "listeners" or "metrics"; NULL after the last. */
+ * "" (the top level), "listeners", "metrics" or "console"; NULL after
+ * the last. */
 const char *config_option_name(const char *where, size_t i);
 /* The chain's name for the logs: "echo" when it is empty. */
 const char *config_transform_name(const struct echod_listener_config *);

@@ -56,9 +56,25 @@ struct http_conn {
 	bool requested;	   /* they are in; being answered */
 };
 
+/* A streamed answer (http_reply_stream). */
+struct http_stream {
+	LIST_ENTRY(http_stream) entry;
+	struct http *h;
+	struct MHD_Connection *conn;
+	http_fill_cb fill;
+	void (*done)(void *);
+	void *arg;
+	struct event *watch;	/* asleep: has the client gone? */
+	bool asleep;		/* suspended until http_stream_wake */
+	bool gone;		/* the client closed or reset while asleep */
+};
+
 struct http {
 	struct MHD_Daemon *daemon;
+	struct event_base *base;
 	LIST_HEAD(, http_conn) conns;
+	LIST_HEAD(, http_stream) streams;
+	int sndbuf;
 	uint64_t deadline_ms;	    /* for a request's headers */
 	uint64_t swept_ms;	    /* when deadlines were last checked */
 	struct evconnlistener *evl; /* ours: accepting */
@@ -76,6 +92,7 @@ struct http {
 
 /* The request being answered, for http_reply. */
 struct http_request {
+	struct http *h;
 	struct MHD_Connection *conn;
 	bool answered;
 };
@@ -99,7 +116,9 @@ http_log_cb(void *arg, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
-	log_limited(&h->mhd_log, ECHOD_LOG_INFO, "%s: %s", h->name, msg);
+	/* Mostly a client gone mid-answer (a page closed): echod's own
+	 * lines say what an admin needs. */
+	log_limited(&h->mhd_log, ECHOD_LOG_DEBUG, "%s: %s", h->name, msg);
 }
 
 /* A broken invariant inside libmicrohttpd: it must not return. */
@@ -240,6 +259,9 @@ http_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct http *h = arg;
 
 	(void)evl;
+	if (h->sndbuf > 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &h->sndbuf,
+		    sizeof(h->sndbuf));
 	/* Refused (limits, allow/deny): closed by libmicrohttpd. */
 	(void)MHD_add_connection(h->daemon, fd, sa, (socklen_t)salen);
 	if (h->open >= h->limit) {
@@ -314,12 +336,133 @@ http_reply(struct http_request *req, unsigned int status,
 	return req->answered ? 0 : -1;
 }
 
+const char *
+http_header(struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+/* libmicrohttpd asks for more of a stream.  With nothing to send, the
+ * connection is suspended: in external mode, a reader that returns 0
+ * without suspending is asked again on every turn. */
+static ssize_t
+http_stream_reader(void *arg, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *st = arg;
+	long n;
+
+	(void)pos;
+	if (st->gone)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	n = st->fill(st->arg, buf, max);
+	if (n < 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n == 0) {
+		MHD_suspend_connection(st->conn);
+		st->asleep = true;
+		if (st->watch != NULL)
+			event_add(st->watch, NULL);
+	}
+	return n;
+}
+
+/*
+ * A sleeping stream's socket is readable.  libmicrohttpd watches no
+ * suspended connection, so a client that left would hold its place
+ * (and count against its address's limit) until the next heartbeat:
+ * on its EOF or reset, the stream ends now.  Anything else it sent is
+ * left for libmicrohttpd, and not watched again in this sleep.
+ */
+static void
+http_stream_watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_stream *st = arg;
+	char c;
+	ssize_t n;
+
+	(void)what;
+	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		st->gone = true;
+		http_stream_wake(st);
+	}
+}
+
+/* The stream is over, and its response freed. */
+static void
+http_stream_free(void *arg)
+{
+	struct http_stream *st = arg;
+
+	LIST_REMOVE(st, entry);
+	if (st->watch != NULL)
+		event_free(st->watch);
+	if (st->done != NULL)
+		st->done(st->arg);
+	free(st);
+}
+
+struct http_stream *
+http_reply_stream(struct http_request *req, const char *content_type,
+    http_fill_cb fill, void (*done)(void *), void *arg)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct MHD_Response *r;
+	struct http_stream *st;
+
+	ci = MHD_get_connection_info(req->conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL || (st = calloc(1, sizeof(*st))) == NULL)
+		return NULL;
+	/* Without it (out of memory), a heartbeat finds the client gone. */
+	st->watch = event_new(req->h->base, ci->connect_fd, EV_READ,
+	    http_stream_watch_cb, st);
+	st->h = req->h;
+	st->conn = req->conn;
+	st->fill = fill;
+	st->arg = arg;
+	LIST_INSERT_HEAD(&req->h->streams, st, entry);
+	/* The block is what HTTP/1.0 clients are sent from (HTTP/1.1 ones,
+	 * chunked, from the connection's pool). */
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+	    HTTP_STREAM_MIN, http_stream_reader, st, http_stream_free);
+	if (r == NULL) {
+		LIST_REMOVE(st, entry);
+		free(st);
+		return NULL;
+	}
+	if (http_headers(r) == 0 &&
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    content_type) == MHD_YES &&
+	    MHD_queue_response(req->conn, MHD_HTTP_OK, r) == MHD_YES) {
+		req->answered = true;
+		st->done = done; /* from now on, done is owed */
+	}
+	/* If queued, st lives on with the connection's reference; if
+	 * not, this frees it (http_stream_free, done not called). */
+	MHD_destroy_response(r);
+	return req->answered ? st : NULL;
+}
+
+void
+http_stream_wake(struct http_stream *st)
+{
+	if (!st->asleep)
+		return;
+	st->asleep = false;
+	if (st->watch != NULL)
+		event_del(st->watch);
+	MHD_resume_connection(st->conn);
+	/* 0.9.75 cannot wake the loop: run it soon, once for all. */
+	event_active(st->h->timer, EV_TIMEOUT, 1);
+}
+
 /* A plain answer with no body but its reason. */
 static enum MHD_Result
 http_status(struct MHD_Connection *conn, unsigned int status,
     const char *text)
 {
-	struct http_request req = { conn, false };
+	struct http_request req = { NULL, conn, false };
 
 	(void)http_reply(&req, status, "text/plain; charset=utf-8", text,
 	    strlen(text));
@@ -333,7 +476,7 @@ http_request_cb(void *arg, struct MHD_Connection *conn, const char *url,
 {
 	struct http *h = arg;
 	const union MHD_ConnectionInfo *ci;
-	struct http_request req = { conn, false };
+	struct http_request req = { h, conn, false };
 
 	(void)version;
 	(void)upload;
@@ -374,13 +517,16 @@ http_open(struct event_base *base, int fd, const char *name,
 	h->admit = admit;
 	h->get = get;
 	h->arg = arg;
+	h->base = base;
 	h->limit = lim->connections;
+	h->sndbuf = lim->sndbuf;
+	LIST_INIT(&h->streams);
 	h->deadline_ms = (uint64_t)lim->deadline * 1000;
 	LIST_INIT(&h->conns);
 	/* Process-wide, and the same every time. */
 	MHD_set_panic_func(http_panic_cb, NULL);
 	h->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET |
-	    MHD_USE_ERROR_LOG, 0, http_policy_cb, h, http_request_cb, h,
+	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, http_policy_cb, h, http_request_cb, h,
 	    /* First, so that every message comes here. */
 	    MHD_OPTION_EXTERNAL_LOGGER, http_log_cb, h,
 	    MHD_OPTION_CONNECTION_LIMIT, lim->connections,
@@ -421,9 +567,16 @@ fail:
 	return NULL;
 }
 
+int
+http_fd(const struct http *h)
+{
+	return evconnlistener_get_fd(h->evl);
+}
+
 void
 http_free(struct http *h)
 {
+	struct http_stream *st;
 	struct http_conn *hc;
 
 	if (h == NULL)
@@ -437,6 +590,15 @@ http_free(struct http *h)
 		event_free(h->timer);
 	if (h->retry != NULL)
 		event_free(h->retry);
+	/* libmicrohttpd will not stop with a connection suspended; each
+	 * stream's done is called as it stops. */
+	LIST_FOREACH(st, &h->streams, entry)
+		if (st->asleep) {
+			st->asleep = false;
+			if (st->watch != NULL)
+				event_del(st->watch);
+			MHD_resume_connection(st->conn);
+		}
 	if (h->daemon != NULL)
 		MHD_stop_daemon(h->daemon);
 	/* Any libmicrohttpd closed without a word. */
@@ -484,6 +646,39 @@ http_reply(struct http_request *req, unsigned int status,
 	(void)content_type;
 	(void)body;
 	(void)len;
+	return -1;
+}
+
+const char *
+http_header(struct http_request *req, const char *name)
+{
+	(void)req;
+	(void)name;
+	return NULL;
+}
+
+struct http_stream *
+http_reply_stream(struct http_request *req, const char *content_type,
+    http_fill_cb fill, void (*done)(void *), void *arg)
+{
+	(void)req;
+	(void)content_type;
+	(void)fill;
+	(void)done;
+	(void)arg;
+	return NULL;
+}
+
+void
+http_stream_wake(struct http_stream *st)
+{
+	(void)st;
+}
+
+int
+http_fd(const struct http *h)
+{
+	(void)h;
 	return -1;
 }
 

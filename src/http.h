@@ -23,6 +23,7 @@
 struct event_base;
 struct http;
 struct http_request;
+struct http_stream;
 
 /* What one HTTP listener's clients may take. */
 struct http_limits {
@@ -33,6 +34,8 @@ struct http_limits {
 				   * however slowly they trickle in */
 	size_t memory;		  /* a connection's pool: request, headers,
 				   * reply headers; over it, 431 or 414 */
+	int sndbuf;		  /* SO_SNDBUF of each connection; 0: the
+				   * kernel's own, which grows to MBs */
 };
 
 /* May the client at sa connect at all?  Asked right after accept(2),
@@ -56,6 +59,31 @@ struct http *http_open(struct event_base *base, int fd, const char *name,
  * (NULL for none); -1 if out of memory, and the client gets a 500. */
 int http_reply(struct http_request *req, unsigned int status,
     const char *content_type, const char *body, size_t len);
+/* The value of req's header name, or NULL if it has none. */
+const char *http_header(struct http_request *req, const char *name);
+
+/*
+ * A stream's next bytes: at most max into buf, and the count written;
+ * 0 when there is nothing to send now (the stream sleeps until
+ * http_stream_wake); -1 to end it.  max is at least HTTP_STREAM_MIN
+ * unless the client's own request left too little room in its pool.
+ */
+typedef long (*http_fill_cb)(void *arg, char *buf, size_t max);
+#define HTTP_STREAM_MIN 2048
+/*
+ * Answer req with a 200 stream of content_type, its body fill's bytes as
+ * the client takes them, for as long as fill has more.  done(arg) is
+ * called once when it is over, whatever ended it (NULL if the stream
+ * could not start: then -1, and done is not called).
+ */
+struct http_stream *http_reply_stream(struct http_request *req,
+    const char *content_type, http_fill_cb fill, void (*done)(void *),
+    void *arg);
+/* Call a sleeping stream's fill again soon; nothing if it is awake. */
+void http_stream_wake(struct http_stream *);
+
+/* The listening socket, still h's. */
+int http_fd(const struct http *h);
 /* Close the listener and every connection; h may be NULL. */
 void http_free(struct http *h);
 

@@ -290,6 +290,24 @@ listener_log_message(struct shard *sh, const struct echod_listener_config *lc,
 }
 
 void
+listener_answer(struct shard *sh, const struct echod_listener_config *lc,
+    const struct sockaddr *peer, unsigned char *msg, size_t len)
+{
+	struct ring *ring = sh->listener->server->ring;
+	unsigned char kept[RING_TEXT];
+	bool show = lc->log_messages && ring_on(ring);
+
+	if (lc->log_messages)
+		listener_log_message(sh, lc, peer, msg, len);
+	if (show)
+		memcpy(kept, msg, len < RING_TEXT ? len : RING_TEXT);
+	transform_chain_apply(lc->transform, msg, len);
+	if (show)
+		ring_push(ring, &sh->ring_src, lc, sh->listener->name,
+		    config_transform_name(lc), peer, kept, msg, len);
+}
+
+void
 listener_refused(struct shard *sh, const struct sockaddr *peer,
     enum refusal why, const char *what)
 {

@@ -16,6 +16,7 @@
 
 #include "guard.h" /* enum refusal */
 #include "log.h"
+#include "ring.h"
 #include "util.h"
 #include "worker.h"
 
@@ -113,6 +114,7 @@ struct shard {
 	struct log_limit idle_log;
 	struct log_limit long_log; /* tcp: lines over max_line */
 	struct log_limit oom_log;  /* out of memory for a client */
+	struct ring_source ring_src; /* log_messages: the console's memo */
 } __attribute__((aligned(64)));
 
 /*
@@ -188,6 +190,13 @@ void listener_errand(struct listener *l, void (*errand)(struct shard *));
 void listener_log_message(struct shard *sh,
     const struct echod_listener_config *lc, const struct sockaddr *peer,
     const unsigned char *buf, size_t len);
+/*
+ * Answer msg[0..len-1] from peer in place with lc's transform; with
+ * log_messages, log it (listener_log_message) and show it and its reply
+ * on the console.
+ */
+void listener_answer(struct shard *sh, const struct echod_listener_config *lc,
+    const struct sockaddr *peer, unsigned char *msg, size_t len);
 /* Count a client turned away from sh for why, logging at a bounded rate
  * what it was ("max_connections (4096) reached"). */
 void listener_refused(struct shard *sh, const struct sockaddr *peer,

@@ -330,15 +330,6 @@ conn_next(struct conn *c)
 	}
 }
 
-/* log_messages: the message is p[0..len-1]. */
-static void
-conn_log(const struct conn *c, const unsigned char *p, size_t len)
-{
-	if (c->lc->log_messages)
-		listener_log_message(c->shard, c->lc, &c->peer.sa, p,
-		    len);
-}
-
 /* Answer one message (a read, or a line) in place, counted and logged;
  * false once no more are to be answered.  framing_lines' callback. */
 static bool
@@ -349,8 +340,7 @@ tcp_conn_message(void *arg, unsigned char *p, size_t len)
 
 	COUNT(c->shard->messages_in, 1);
 	COUNT(c->shard->messages_out, 1);
-	conn_log(c, p, len);
-	transform_chain_apply(lc->transform, p, len);
+	listener_answer(c->shard, lc, &c->peer.sa, p, len);
 	if (lc->close_after_reply)
 		c->state = CONN_REPLIED;
 	return c->state == CONN_OPEN;

@@ -210,10 +210,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			listener_refused(sh, h->msg_name, no.why, no.what);
 			continue;
 		}
-		if (lc->log_messages)
-			listener_log_message(sh, lc, h->msg_name, b->data[i],
-			    len);
-		transform_chain_apply(lc->transform, b->data[i], len);
+		listener_answer(sh, lc, h->msg_name, b->data[i], len);
 		b->iov[i].iov_len = len;
 		if (h->msg_controllen > 0)
 			udp_reply_source(h);

@@ -13,7 +13,6 @@
  */
 #include <sys/socket.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,31 +307,17 @@ metrics_get(void *arg, struct http_request *req, const char *path,
 		evbuffer_free(body);
 }
 
-/* mc's address and port as a socket address; 0 if not numeric. */
-static socklen_t
-metrics_sockaddr(const struct echod_metrics_config *mc,
-    union sockaddr_any *sa)
-{
-	memset(sa, 0, sizeof(*sa));
-	if (inet_pton(AF_INET, mc->address, &sa->sin.sin_addr) == 1) {
-		sa->sin.sin_family = AF_INET;
-		sa->sin.sin_port = htons((uint16_t)mc->port);
-		return sizeof(sa->sin);
-	}
-	if (inet_pton(AF_INET6, mc->address, &sa->sin6.sin6_addr) == 1) {
-		sa->sin6.sin6_family = AF_INET6;
-		sa->sin6.sin6_port = htons((uint16_t)mc->port);
-		return sizeof(sa->sin6);
-	}
-	return 0;
-}
-
 struct metrics *
 metrics_open(struct echod_server *srv, const struct echod_metrics_config *mc,
     char *err, size_t errlen)
 {
-	static const struct http_limits lim = { METRICS_CONNS, METRICS_PER_IP,
-		METRICS_TIMEOUT, METRICS_TIMEOUT, METRICS_POOL };
+	static const struct http_limits lim = {
+		.connections = METRICS_CONNS,
+		.per_ip = METRICS_PER_IP,
+		.timeout = METRICS_TIMEOUT,
+		.deadline = METRICS_TIMEOUT,
+		.memory = METRICS_POOL,
+	};
 	union sockaddr_any sa;
 	char label[ECHOD_ADDRSTRLEN + 16];
 	struct metrics *m;
@@ -346,7 +331,7 @@ metrics_open(struct echod_server *srv, const struct echod_metrics_config *mc,
 	m->srv = srv;
 	hostport_format(mc->address, mc->port, m->name, sizeof(m->name));
 	snprintf(label, sizeof(label), "metrics %s", m->name);
-	if ((salen = metrics_sockaddr(mc, &sa)) == 0) {
+	if ((salen = addr_numeric(mc->address, mc->port, &sa)) == 0) {
 		snprintf(err, errlen, "%s: not a numeric address", label);
 		goto fail;
 	}
@@ -367,8 +352,8 @@ metrics_same_socket(const struct echod_metrics_config *a,
 {
 	union sockaddr_any sa, sb;
 
-	return a->port == b->port && metrics_sockaddr(a, &sa) != 0 &&
-	    metrics_sockaddr(b, &sb) != 0 && addr_equal(&sa.sa, &sb.sa);
+	return a->port == b->port && addr_numeric(a->address, a->port, &sa) != 0 &&
+	    addr_numeric(b->address, b->port, &sb) != 0 && addr_equal(&sa.sa, &sb.sa);
 }
 
 const char *

@@ -3,8 +3,10 @@
  * workers, listeners and signals.  Teardown runs in the reverse order
  * of set-up.
  */
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,10 +18,12 @@
 
 #include "admit.h"
 #include "config.h"
+#include "console.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "ring.h"
 #include "server.h"
 #include "server_state.h"
 #include "sockets.h"
@@ -121,6 +125,19 @@ server_nworkers(const struct echod_config *conf)
 	    (unsigned int)n;
 }
 
+/* Messages came into the ring. */
+static void
+server_ring_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct echod_server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	ring_woken(srv->ring);
+	if (srv->console != NULL)
+		console_notify(srv->console);
+}
+
 struct echod_server *
 server_new(struct echod_config *conf, int log_level)
 {
@@ -132,6 +149,7 @@ server_new(struct echod_config *conf, int log_level)
 		return NULL;
 	srv->config = conf;
 	srv->log_level = log_level;
+	srv->ring_fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &srv->started);
 	TAILQ_INIT(&srv->listeners);
 	TAILQ_INIT(&srv->retired);
@@ -146,6 +164,13 @@ server_new(struct echod_config *conf, int log_level)
 			goto fail;
 	srv->base = srv->workers[0].base;
 	if (admit_init(srv) == -1 || (srv->sockets = sockets_new()) == NULL)
+		goto fail;
+	/* Made even without a console: a reload may add one. */
+	if ((srv->ring_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    (srv->ring = ring_new(srv->ring_fd)) == NULL ||
+	    (srv->ring_ev = event_new(srv->base, srv->ring_fd,
+	    EV_READ | EV_PERSIST, server_ring_cb, srv)) == NULL ||
+	    event_add(srv->ring_ev, NULL) == -1)
 		goto fail;
 	/* Made even if udp_rate is 0: a reload may set it. */
 	if ((srv->udp_rate = rate_table_new(conf->udp_rate, conf->udp_burst)) ==
@@ -302,6 +327,63 @@ server_open_metrics(struct echod_server *srv, const struct echod_config *conf,
 	return 0;
 }
 
+/*
+ * The console conf asks for: the one srv has if it asks for the same
+ * socket and limits; one with new limits on the same socket; a new one;
+ * or none (NULL).  -1 (logged) if a new one cannot open.
+ */
+static int
+server_open_console(struct echod_server *srv, const struct echod_config *conf,
+    struct console **c)
+{
+	char err[512];
+	int fd = -1;
+
+	*c = NULL;
+	if (conf->console.port == 0)
+		return 0;
+	if (srv->console != NULL &&
+	    console_same_socket(&srv->config->console, &conf->console)) {
+		if (console_same_limits(&srv->config->console,
+		    &conf->console)) {
+			*c = srv->console;
+			return 0;
+		}
+		/* libmicrohttpd's limits are set at its start: a new one
+		 * takes over the socket, and pages reconnect to it. */
+		if ((fd = dup(console_fd(srv->console))) == -1) {
+			log_errorx("console %s: %s", console_name(srv->console),
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if ((*c = console_open(srv, &conf->console, fd, err, sizeof(err))) ==
+	    NULL) {
+		log_errorx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Serve c from now on, and close the console served before; keep
+ * history messages (none without a console). */
+static void
+server_set_console(struct echod_server *srv, struct console *c, int history)
+{
+	if (ring_resize(srv->ring, c != NULL ? (size_t)history : 0) == -1)
+		log_warnx("console: out of memory for a history of %d; "
+		    "keeping the one before", history);
+	if (c == srv->console)
+		return;
+	if (srv->console != NULL)
+		log_info("closing the console on %s",
+		    console_name(srv->console));
+	console_free(srv->console);
+	srv->console = c;
+	if (c != NULL)
+		log_info("console on http://%s/", console_name(c));
+}
+
 /* Serve m's metrics from now on, and close those served before. */
 static void
 server_set_metrics(struct echod_server *srv, struct metrics *m)
@@ -322,6 +404,7 @@ server_open(struct echod_server *srv)
 	const struct echod_config *conf = srv->config;
 	struct listener *l;
 	struct metrics *m;
+	struct console *c;
 	bool *opened;
 	int rc;
 
@@ -333,6 +416,8 @@ server_open(struct echod_server *srv)
 	free(opened);
 	if (rc == 0 && (rc = server_open_metrics(srv, conf, &m)) == 0)
 		server_set_metrics(srv, m);
+	if (rc == 0 && (rc = server_open_console(srv, conf, &c)) == 0)
+		server_set_console(srv, c, conf->console.history);
 	if (rc == 0)
 		rc = sockets_all_taken(srv->sockets, conf->path);
 	TAILQ_FOREACH(l, &srv->listeners, entry)
@@ -425,6 +510,7 @@ server_reload(struct echod_server *srv)
 	struct listener_list opened_now = TAILQ_HEAD_INITIALIZER(opened_now);
 	struct listener *l, *next;
 	struct metrics *m = NULL;
+	struct console *c = NULL;
 	unsigned int kept = 0, added = 0, closed = 0;
 	char *errors;
 	bool *opened = NULL;
@@ -456,7 +542,10 @@ server_reload(struct echod_server *srv)
 	}
 	/* The new ones first: if one cannot open, nothing has changed. */
 	if (server_open_all(srv, conf, &opened_now, opened) == -1 ||
-	    server_open_metrics(srv, conf, &m) == -1) {
+	    server_open_metrics(srv, conf, &m) == -1 ||
+	    server_open_console(srv, conf, &c) == -1) {
+		if (m != srv->metrics)
+			metrics_free(m);
 		listener_close_after(&opened_now, NULL);
 		TAILQ_FOREACH(l, &srv->listeners, entry)
 			l->next = NULL;
@@ -487,6 +576,7 @@ server_reload(struct echod_server *srv)
 		added++;
 	}
 	server_set_metrics(srv, m);
+	server_set_console(srv, c, conf->console.history);
 	srv->config = conf;
 	conf = old; /* let go of below */
 	rate_table_set(srv->udp_rate, srv->config->udp_rate,
@@ -591,6 +681,7 @@ server_free(struct echod_server *srv)
 	if (srv == NULL)
 		return;
 	metrics_free(srv->metrics);
+	console_free(srv->console);
 	/* Errands still in an inbox (a start that failed) run first. */
 	for (i = 0; i < srv->nworkers && srv->workers != NULL; i++)
 		if (srv->workers[i].base != NULL)
@@ -604,6 +695,11 @@ server_free(struct echod_server *srv)
 	sockets_free(srv->sockets);
 	admit_fini(srv);
 	rate_table_free(srv->udp_rate);
+	if (srv->ring_ev != NULL)
+		event_free(srv->ring_ev);
+	ring_free(srv->ring);
+	if (srv->ring_fd != -1)
+		close(srv->ring_fd);
 	if (srv->deadline != NULL)
 		event_free(srv->deadline);
 	if (srv->watchdog != NULL)

@@ -17,11 +17,13 @@
 
 #include "log.h"
 
+struct console;
 struct echod_config;
 struct listener;
 struct metrics;
 struct peer;
 struct rate_table;
+struct ring;
 struct sockets;
 struct worker;
 
@@ -61,6 +63,13 @@ struct echod_server {
 	bool reload_wanted;	 /* SIGHUP while errands were under way */
 	uint64_t reloads, reloads_failed; /* SIGHUPs acted on */
 	struct metrics *metrics; /* the metrics listener; NULL if none */
+	struct console *console; /* the class console; NULL if none */
+	/* The console's messages: written by the workers whatever the
+	 * config, kept only while a console is configured.  The ring
+	 * writes ring_fd (an eventfd) when messages came in. */
+	struct ring *ring;
+	int ring_fd;
+	struct event *ring_ev;
 	struct sockets *sockets; /* those systemd passed */
 	struct worker *workers;
 	unsigned int nworkers;

@@ -34,6 +34,23 @@ addr_format(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
+socklen_t
+addr_numeric(const char *address, int port, union sockaddr_any *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (inet_pton(AF_INET, address, &sa->sin.sin_addr) == 1) {
+		sa->sin.sin_family = AF_INET;
+		sa->sin.sin_port = htons((uint16_t)port);
+		return sizeof(sa->sin);
+	}
+	if (inet_pton(AF_INET6, address, &sa->sin6.sin6_addr) == 1) {
+		sa->sin6.sin6_family = AF_INET6;
+		sa->sin6.sin6_port = htons((uint16_t)port);
+		return sizeof(sa->sin6);
+	}
+	return 0;
+}
+
 char *
 hostport_format(const char *host, int port, char *buf, size_t len)
 {
@@ -93,6 +110,10 @@ addr_key_hash(const unsigned char key[16], uint64_t seed)
 		h = (h ^ w) * 0x9e3779b97f4a7c15;
 		h ^= h >> 29;
 	}
+	/* Spread the high bits, where an IPv4 address's last bytes are,
+	 * into the low ones that tables index by. */
+	h *= 0xbf58476d1ce4e5b9;
+	h ^= h >> 31;
 	return h;
 }
 

@@ -25,6 +25,9 @@ union sockaddr_any {
 char *addr_format(const struct sockaddr *sa, char *buf, size_t len);
 /* "HOST:PORT" with IPv6 literals in brackets, for names in messages. */
 char *hostport_format(const char *host, int port, char *buf, size_t len);
+/* A numeric address and port as a socket address: its length, or 0 if
+ * address is not a numeric IPv4 or IPv6 address. */
+socklen_t addr_numeric(const char *address, int port, union sockaddr_any *sa);
 /* "127.0.0.1#54321" or "::1#54321", IPv4-mapped shown as IPv4, as the
  * lab's servers printed a client. */
 char *addr_format_peer(const struct sockaddr *sa, char *buf, size_t len);

@@ -348,6 +348,66 @@ START_TEST(test_metrics)
 }
 END_TEST
 
+/* The console group: off unless given; loopback and loopback's
+ * instructors unless told; an empty instructors list is no one; an
+ * error where there is no HTTP. */
+START_TEST(test_console)
+{
+	const char one[] = "listeners = ( { protocol = \"tcp\"; port = 7; } );\n";
+	struct echod_config *conf = expect_ok(one);
+	char text[512];
+
+	ck_assert_int_eq(conf->console.port, 0);
+	ck_assert_str_eq(conf->console.address, "127.0.0.1");
+	ck_assert_int_eq(conf->console.max_viewers, 1000);
+	ck_assert_int_eq(conf->console.max_viewers_per_ip, 16);
+	ck_assert_int_eq(conf->console.history, 1000);
+	config_unref(conf);
+#ifndef HAVE_LIBMICROHTTPD
+	snprintf(text, sizeof(text), "console = { port = 8080; };\n%s", one);
+	expect_errors(text, "@:1: console: echod was built without "
+	    "libmicrohttpd (configure --with-microhttpd): no HTTP listener "
+	    "can serve it\n");
+	return;
+#endif
+	snprintf(text, sizeof(text), "console = { port = 8080; };\n%s", one);
+	conf = expect_ok(text);
+	ck_assert_uint_eq(conf->console.instructors.n, 2);
+	config_unref(conf);
+	snprintf(text, sizeof(text), "console = { port = 8080; address = "
+	    "\"::\"; allow = ( \"10.0.0.0/8\" ); deny = ( ); instructors = ( "
+	    "\"10.0.0.5\" ); max_viewers = 5; max_viewers_per_ip = 2; "
+	    "history = 7; };\n%s", one);
+	conf = expect_ok(text);
+	ck_assert_int_eq(conf->console.port, 8080);
+	ck_assert_str_eq(conf->console.address, "::");
+	ck_assert_uint_eq(conf->console.acl.allow.n, 1);
+	ck_assert_uint_eq(conf->console.instructors.n, 1);
+	ck_assert_int_eq(conf->console.max_viewers, 5);
+	ck_assert_int_eq(conf->console.max_viewers_per_ip, 2);
+	ck_assert_int_eq(conf->console.history, 7);
+	config_unref(conf);
+	snprintf(text, sizeof(text), "console = { port = 8080; instructors "
+	    "= ( ); };\n%s", one);
+	conf = expect_ok(text);
+	ck_assert_uint_eq(conf->console.instructors.n, 0);
+	config_unref(conf);
+
+	snprintf(text, sizeof(text), "console = { address = \"lab\"; "
+	    "port = 8080; history = 0; max_viewers = 0; instructors = "
+	    "( \"10.0.0.5/8\" ); };\n%s", one);
+	expect_errors(text,
+	    "@:1: console.instructors[0]: \"10.0.0.5/8\" has bits set "
+	    "past its /8 prefix\n"
+	    "@:1: console.max_viewers: 0 is out of range (1-1000000)\n"
+	    "@:1: console.history: 0 is out of range (1-100000)\n"
+	    "@:1: console.address: \"lab\" is not a numeric IPv4 or IPv6 "
+	    "address\n");
+	snprintf(text, sizeof(text), "console = { };\n%s", one);
+	expect_errors(text, "@:1: console: missing required setting \"port\"\n");
+}
+END_TEST
+
 /* What the man page's test walks: every table, and nothing else. */
 START_TEST(test_option_names)
 {
@@ -433,6 +493,7 @@ START_TEST(test_man_page)
 	check_man_section(fp, "TOP-LEVEL SETTINGS", "");
 	check_man_section(fp, "LISTENER SETTINGS", "listeners");
 	check_man_section(fp, "METRICS SETTINGS", "metrics");
+	check_man_section(fp, "CONSOLE SETTINGS", "console");
 	fclose(fp);
 }
 END_TEST
@@ -856,6 +917,7 @@ config_suite(void)
 	tcase_add_test(invalid, test_workers);
 	tcase_add_test(invalid, test_operations);
 	tcase_add_test(invalid, test_metrics);
+	tcase_add_test(invalid, test_console);
 	tcase_add_test(valid, test_option_names);
 	tcase_add_test(valid, test_man_page);
 	tcase_add_test(invalid, test_wrong_types);

@@ -1,0 +1,228 @@
+#!/bin/sh
+# The class console over HTTP, read as a browser's EventSource would but
+# on plain sockets (sse.py): a student's stream shows their own messages
+# of the listeners with log_messages, with the replies, and no one
+# else's; an instructor's shows all and the scoreboard counts them;
+# /class is 403 to anyone else; Last-Event-ID resumes; a viewer behind
+# the ring is told how many it missed; heartbeats come; the per-address
+# cap and allow/deny hold; every answer carries the browser-safety
+# headers; a reload applies a changed group; SIGTERM with streams open
+# stops cleanly.  Built without libmicrohttpd, a console group is an
+# error that says why.
+# shellcheck source=tests/integration/lib.sh
+. "$TESTLIB"
+
+u=$(free_port)
+t=$(free_port)
+q=$(free_port)
+c=$(free_port)
+c2=$(free_port)
+conf="$tmp/echod.conf"
+chmod 755 "$tmp" # echod reads it again as nobody
+
+# config CONSOLE-PORT [PER-IP]
+config() {
+	write_conf "$conf" "udp_rate = 0;
+console = { port = $1; history = 20; max_viewers_per_ip = ${2:-8}; instructors = ( \"127.0.0.1\" ); deny = ( \"127.0.0.4\" ); };" <<CONF
+{ protocol = "udp"; address = "127.0.0.1"; port = $u; transform = "upper"; log_messages = true; }
+{ protocol = "tcp"; address = "127.0.0.1"; port = $t; transform = "rot13"; log_messages = true; }
+{ protocol = "udp"; address = "127.0.0.1"; port = $q; transform = "upper"; }
+CONF
+}
+
+if [ "${HAVE_HTTP:-yes}" = no ]; then
+	config "$c"
+	"$ECHOD" -t -f "$conf" > "$tmp/t.out" 2>&1 && fail "echod -t took a console group without HTTP"
+	expect_match "$tmp/t.out" "$conf:2: console: echod was built without libmicrohttpd (configure --with-microhttpd): no HTTP listener can serve it" \
+	    "built without libmicrohttpd, a console group is an error that says why"
+	exit 0
+fi
+
+config "$c"
+start_echod "$conf"
+expect_match "$tmp/echod.log" "console on http://127.0.0.1:$c/" "the console is announced"
+
+# console PYTHON: run PYTHON with sse.py importable and the ports set.
+console() {
+	PYTHONPATH="$TOP_SRCDIR/tests/integration" U=$u T=$t Q=$q C=$c python3 -c "$1" ||
+	    fail "the console test above failed"
+}
+
+console '
+import os, sse
+u, t, q, c = (int(os.environ[k]) for k in "UTQC")
+
+# The pages and the files they need, with the safety headers.
+for path, kind in (("/", "text/html"), ("/console.js", "text/javascript"),
+                   ("/console.css", "text/css")):
+    status, headers, body = sse.get(c, path)
+    assert status == 200 and headers["content-type"].startswith(kind), (path, status, headers)
+    sse.check_headers(headers, path)
+status, headers, body = sse.get(c, "/class")
+assert status == 200 and b"<html" in body.lower(), status
+print("ok: /, /class, /console.js and /console.css are served, with the safety headers")
+assert sse.get(c, "/nothing")[0] == 404
+print("ok: anything else is 404")
+
+me = sse.Stream(c, "/events")
+assert me.status == 200, me.status
+assert me.headers["content-type"].startswith("text/event-stream"), me.headers
+sse.check_headers(me.headers, "/events")
+hello = me.event()
+assert hello["event"] == "hello" and hello["data"]["address"] == "127.0.0.1", hello
+assert hello["data"]["class"] is False, hello
+everyone = sse.Stream(c, "/class/events")
+assert everyone.event()["data"]["class"] is True
+print("ok: a student and an instructor stream open, each greeted with its address")
+
+r1, p1 = sse.udp(u, b"udp from one <b>")
+r2, p2 = sse.udp(u, b"udp from two", "127.0.0.2")
+r3, p3 = sse.udp(q, b"not for the console")
+r4, p4 = sse.tcp(t, b"tcp from one\x00\xff")
+assert (r1, r2, r3, r4) == (b"UDP FROM ONE <B>", b"UDP FROM TWO", b"NOT FOR THE CONSOLE",
+                            b"gpc sebz bar\x00\xff"), (r1, r2, r3, r4)
+
+got = me.messages(2)
+assert [m["message"] for m in got] == ["udp from one <b>", "tcp from one\\x00\\xFF"], got
+assert [m["reply"] for m in got] == ["UDP FROM ONE <B>", "gpc sebz bar\\x00\\xFF"], got
+assert got[0]["listener"] == "udp 127.0.0.1:%d" % u and got[0]["protocol"] == "udp", got[0]
+assert got[0]["port"] == u and got[0]["transform"] == "upper", got[0]
+assert got[1]["listener"] == "tcp 127.0.0.1:%d" % t and got[1]["transform"] == "rot13", got[1]
+assert [(m["from"], m["from_port"]) for m in got] == [("127.0.0.1", p1), ("127.0.0.1", p4)], got
+assert got[1]["length"] == 14 and got[1]["cut"] is False, got[1]
+assert got[0]["id"] < got[1]["id"]
+print("ok: the student sees their udp and tcp messages, as received, with the replies, sender and listener")
+assert me.quiet(2) == [], "the student saw more"
+print("ok: and neither 127.0.0.2s message nor one of a listener without log_messages")
+
+got = everyone.messages(3)
+assert [m["message"] for m in got] == ["udp from one <b>", "udp from two", "tcp from one\\x00\\xFF"], got
+assert got[1]["from"] == "127.0.0.2" and got[1]["from_port"] == p2, got[1]
+assert everyone.quiet(1) == []
+print("ok: the instructor sees all three, and not the one without log_messages")
+
+status, headers, body = sse.get(c, "/class/listeners")
+assert status == 200 and headers["content-type"] == "application/json", (status, headers)
+sse.check_headers(headers, "/class/listeners")
+import json
+board = {l["listener"]: l for l in json.loads(body)["listeners"]}
+lu, lt = board["udp 127.0.0.1:%d" % u], board["tcp 127.0.0.1:%d" % t]
+assert (lu["messages"], lu["clients"]) == (2, 2), lu
+assert [a["address"] for a in lu["addresses"]] == ["127.0.0.1", "127.0.0.2"], lu
+assert (lt["messages"], lt["clients"], lt["transform"]) == (1, 1, "rot13"), lt
+assert len(board) == 2, board
+print("ok: the scoreboard counts messages and clients per listener, and lists who")
+
+for path in ("/class", "/class/events", "/class/listeners"):
+    status, headers, body = sse.get(c, path, "127.0.0.2")
+    assert status == 403, (path, status)
+    sse.check_headers(headers, path + " (403)")
+assert sse.get(c, "/", "127.0.0.2")[0] == 200
+print("ok: /class and its data are 403 to an address not among the instructors; / is not")
+try:
+    s = sse.get(c, "/", "127.0.0.4")
+    raise AssertionError("deny = 127.0.0.4 was answered: %r" % (s,))
+except (OSError, IndexError, ValueError):
+    pass
+print("ok: deny = 127.0.0.4 is closed at accept")
+
+# A browser coming back resumes after the last id it saw.
+again = sse.Stream(c, "/events", last_id=got[0]["id"])
+got2 = again.messages(1)
+assert got2[0]["message"] == "tcp from one\\x00\\xFF", got2
+assert again.quiet(1) == []
+again.close()
+print("ok: Last-Event-ID resumes after that message")
+
+# history = 20: from id 1, a viewer 25 messages later has missed some.
+for i in range(25):
+    sse.udp(u, b"flood %d" % i)
+late = sse.Stream(c, "/class/events", last_id=1)
+ev = late.event()
+assert ev["event"] == "hello", ev
+ev = late.event()
+newest = got[2]["id"] + 25
+oldest = newest - 19
+assert ev["event"] == "behind" and ev["data"]["missed"] == oldest - 2, (ev, oldest)
+first = late.messages(1)[0]
+assert first["id"] == oldest and first["message"] == "flood 5", first
+print("ok: a viewer behind the ring is told it missed %d messages and goes on from the oldest held" % ev["data"]["missed"])
+late.close()
+# A new page is shown what the ring holds of its own.
+fresh = sse.Stream(c, "/events")
+fresh.event()
+assert [m["message"] for m in fresh.messages(20)][-1] == "flood 24"
+fresh.close()
+print("ok: a page opened late is shown the ring first")
+
+# Eight streams from one address, no more.
+held = [sse.Stream(c, "/events", "127.0.0.5") for _ in range(8)]
+for s in held:
+    assert s.event()["event"] == "hello"
+try:
+    s = sse.Stream(c, "/events", "127.0.0.5", timeout=10)
+    raise AssertionError("a ninth stream from 127.0.0.5 was answered: %d" % s.status)
+except (sse.Closed, OSError):
+    pass
+for s in held:
+    s.close()
+print("ok: max_viewers_per_ip = 8 holds")
+
+# Nothing new: a comment keeps the stream alive, about every 15 s.
+ev = me.event(timeout=40)
+while "comment" not in ev:
+    ev = me.event(timeout=40)
+assert ev["comment"] == "heartbeat", ev
+print("ok: an idle stream gets a heartbeat")
+me.close()
+everyone.close()
+'
+
+# A reload: new limits restart the console on its socket (the streams
+# open reconnect by themselves), a new port moves it.
+config "$c" 10
+kill -HUP "$echod_pid"
+wait_for grep -q "SIGHUP: reloaded" "$tmp/echod.log" || fail "no reload"
+console '
+import os, sse
+c = int(os.environ["C"])
+held = [sse.Stream(c, "/events", "127.0.0.5") for _ in range(10)]
+for s in held:
+    assert s.event()["event"] == "hello"
+print("ok: after a reload, max_viewers_per_ip = 10 holds on the same socket")
+for s in held:
+    s.close()
+'
+config "$c2"
+kill -HUP "$echod_pid"
+wait_for eval "[ \$(grep -c 'SIGHUP: reloaded' '$tmp/echod.log') -eq 2 ]" || fail "no second reload"
+expect_match "$tmp/echod.log" "console on http://127.0.0.1:$c2/" "a reload moves the console"
+[ "$(http "$c2" 127.0.0.1 'GET / HTTP/1.0\r\n\r\n' | head -n 1)" = 200 ] || fail "not on the new port"
+case $(http "$c" 127.0.0.1 'GET / HTTP/1.0\r\n\r\n' | head -n 1) in
+error*) ok "and the old port is closed" ;;
+*) fail "the old console port still answers" ;;
+esac
+config 0
+kill -HUP "$echod_pid"
+wait_for grep -q "has errors; nothing changed" "$tmp/echod.log" || fail "a bad console group was taken"
+expect_match "$tmp/echod.log" "$conf:2: console.port: 0 is out of range (1-65535)" "a bad console setting is named with its file and line"
+[ "$(http "$c2" 127.0.0.1 'GET / HTTP/1.0\r\n\r\n' | head -n 1)" = 200 ] || fail "a bad reload closed the console"
+ok "and a bad one changes nothing"
+
+# SIGTERM with a stream open (asleep in libmicrohttpd): a clean stop.
+python3 - "$c2" > "$tmp/open.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
+s.sendall(b"GET /class/events HTTP/1.0\r\n\r\n")
+print(s.recv(4096).decode().split("\r\n")[0], flush=True)
+while s.recv(4096):
+    pass
+print("closed", flush=True)
+PY
+bg_pids="$bg_pids $!"
+wait_for grep -q "200" "$tmp/open.out" || fail "no stream for the stop"
+kill -TERM "$echod_pid"
+wait_exit "$echod_pid"
+expect_eq "$?" 0 "SIGTERM with a stream open: echod exits 0"
+wait_for grep -q closed "$tmp/open.out" || fail "the stream was not closed"
+ok "and the stream is closed"
