@@ -3,7 +3,7 @@
 # targets of `systemd-analyze security` (1.5 standalone, 0.5 socket-
 # activated); echod adopts sockets passed by systemd-socket-activate (TCP
 # and UDP: two nested calls), matching each to its listener or to the
-# metrics listener, refuses one that matches none, and tells
+# metrics listener or the console, refuses one that matches none, and tells
 # NOTIFY_SOCKET when it is ready, reloading, stopping, and alive (the
 # watchdog).  No systemd as PID 1 is needed.
 # shellcheck source=tests/integration/lib.sh
@@ -50,9 +50,10 @@ tcp=$(free_port)
 udp=$(free_port)
 other=$(free_port)
 metrics=$(free_port)
-# Both sockets passed, and the metrics listener's; one more listener,
-# not passed, which echod opens.
-write_conf "$tmp/echod.conf" "workers = 2; udp_rate = 0; metrics = { port = $metrics; };" <<CONF
+console=$(free_port)
+# Both sockets passed, and the metrics listener's and the console's; one
+# more listener, not passed, which echod opens.
+write_conf "$tmp/echod.conf" "workers = 2; udp_rate = 0; metrics = { port = $metrics; }; console = { port = $console; };" <<CONF
 { protocol = "tcp"; address = "127.0.0.1"; port = $tcp; transform = "upper"; }
 { protocol = "udp"; address = "127.0.0.1"; port = $udp; transform = "rot13"; }
 { protocol = "tcp"; address = "127.0.0.1"; port = $other; transform = "rot13"; }
@@ -61,14 +62,14 @@ chmod 755 "$tmp"
 : > "$tmp/echod.log"
 # It waits for a first client before it starts echod.
 systemd-socket-activate -l "127.0.0.1:$tcp" -l "127.0.0.1:$metrics" \
-    systemd-socket-activate --datagram -l "127.0.0.1:$udp" \
+    -l "127.0.0.1:$console" systemd-socket-activate --datagram -l "127.0.0.1:$udp" \
     -E NOTIFY_SOCKET="$tmp/notify.sock" -E WATCHDOG_USEC=400000 \
     -E ASAN_OPTIONS -E UBSAN_OPTIONS -E TSAN_OPTIONS \
     "$ECHOD" -d -f "$tmp/echod.conf" >> "$tmp/echod.log" 2>&1 &
 echod_pid=$!
 wait_for listening "$tcp" || fail "no socket on $tcp"
 expect_eq "$("$ECHOD_TCP" -m 'passed' 127.0.0.1 "$tcp")" "PASSED" "the first client starts echod and is answered"
-expect_match "$tmp/echod.log" "3 sockets passed by systemd" "echod takes all three sockets"
+expect_match "$tmp/echod.log" "4 sockets passed by systemd" "echod takes all four sockets"
 expect_eq "$("$ECHOD_UDP" -m 'passed' 127.0.0.1 "$udp")" "cnffrq" "the passed udp socket serves its listener"
 expect_eq "$("$ECHOD_TCP" -m 'opened' 127.0.0.1 "$other")" "bcrarq" "a listener with no passed socket is opened as usual"
 python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode())" \
@@ -77,6 +78,9 @@ python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(
 # port open was accepted too.)
 expect_match "$tmp/scrape" "echod_messages_received_total{listener=\"tcp 127.0.0.1:$tcp\"} 1" \
     "the passed socket serves the metrics"
+[ "$(http "$console" 127.0.0.1 'GET / HTTP/1.0\r\n\r\n' | head -n 1)" = 200 ] ||
+    fail "no console on its passed socket"
+ok "the passed socket serves the console"
 wait_for grep -q '^READY=1' "$tmp/notify" || fail "no READY=1"
 ok "READY=1 once the listeners are open"
 wait_for grep -q '^WATCHDOG=1' "$tmp/notify" || fail "no WATCHDOG=1"
