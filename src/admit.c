@@ -102,6 +102,14 @@ admit_size(struct echod_server *srv)
 	else
 		log_debug("descriptors allow %llu connections",
 		    (unsigned long long)adm->fd_cap);
+	/* The console's pages take descriptors from the same pool. */
+	max = (uint64_t)srv->config->console.max_viewers;
+	if (srv->config->console.port != 0 && max > adm->fd_cap / 2)
+		log_warnx("console: max_viewers (%llu) may take more than half "
+		    "the descriptors echo clients need (room for %llu "
+		    "connections in all): lower it, or raise the descriptor "
+		    "limit", (unsigned long long)max,
+		    (unsigned long long)adm->fd_cap);
 	return 0;
 }
 
