@@ -110,8 +110,7 @@ def percentile(sorted_values, p):
 class Viewer:
     """One SSE stream: its socket, what it has read, what it has seen."""
 
-    def __init__(self, number, address, path):
-        self.number = number
+    def __init__(self, address, path):
         self.address = address
         self.path = path
         self.sock = None
@@ -131,12 +130,12 @@ class Bench:
         self.samples = []        # (number, when the event came, is class)
         self.sent = 0
         self.expected = 0        # events owed for the replies seen
-        self.events = 0
         self.behind = [0, 0]     # notices to students, to instructors
         self.missed = [0, 0]     # the messages they said were missed
         self.closed = 0
         self.wrong_replies = 0
         self.kernel_load = None
+        self.sampler = None
 
     # --- Viewers ------------------------------------------------------
 
@@ -194,11 +193,11 @@ class Bench:
         a = self.args
         for i in range(a.viewers):
             if i < a.class_viewers:
-                self.viewers.append(Viewer(i, instructor_address(i),
+                self.viewers.append(Viewer(instructor_address(i),
                                            "/class/events"))
             else:
                 self.viewers.append(Viewer(
-                    i, student_address(i - a.class_viewers), "/events"))
+                    student_address(i - a.class_viewers), "/events"))
         # A few at a time: a burst of handshakes beyond the listening
         # socket's backlog would be dropped and retried a second later.
         todo = list(self.viewers)
@@ -277,8 +276,9 @@ class Bench:
             if now >= sample_at and a.viewers:
                 # ss in a thread: the loop goes on reading meanwhile.
                 sample_at = float("inf")
-                threading.Thread(target=self.sample_kernel,
-                                 daemon=True).start()
+                self.sampler = threading.Thread(target=self.sample_kernel,
+                                                daemon=True)
+                self.sampler.start()
             if stopped_at is None and (self.stop or now >= end):
                 stopped_at = now
             if stopped_at is None:
@@ -358,6 +358,8 @@ def main():
     b.open_senders()
     say("ready, %d viewers open in %.1f s" % (a.viewers, open_s))
     seconds = b.run()
+    if b.sampler is not None:
+        b.sampler.join(15)
     rss_after = rss_kib(a.pid)
     kernel_after = socket_buffers(a.console) if a.viewers else None
 

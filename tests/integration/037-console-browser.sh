@@ -32,7 +32,8 @@ u=$(free_port)
 t=$(free_port)
 # instructors: 127.0.0.1 alone, not the loopback default, so that
 # 127.0.0.3 is a student (console_browser.py's test 4).
-write_conf "$tmp/echod.conf" "console = { address = \"127.0.0.1\"; port = $c; instructors = ( \"127.0.0.1\" ); history = 1000; };" <<CONF
+write_conf "$tmp/echod.conf" "udp_rate = 0; log_rate = 0;
+console = { address = \"127.0.0.1\"; port = $c; instructors = ( \"127.0.0.1\" ); history = 1000; };" <<CONF
 { protocol = "udp"; address = "127.0.0.1"; port = $u; transform = "upper"; log_messages = true; }
 { protocol = "tcp"; address = "127.0.0.1"; port = $t; transform = "rot13"; log_messages = true; }
 CONF

@@ -557,6 +557,36 @@ class Suite:
         check(hello.get("address") == HOST and hello.get("class") is True,
               "/class/events says hello %r" % (hello,))
 
+    # Test 6: the page stays usable at 1,000 messages and more.
+    def thousand(self):
+        b = self.browser
+        b.open("/class")
+        b.wait_live()
+        tag = unique("many")
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((HOST, 0))
+        s.settimeout(10)
+        for i in range(1200):
+            s.sendto(("%s %04d" % (tag, i)).encode(), (HOST, self.args.udp_port))
+            s.recv(2048)
+        s.close()
+        last = "%s %04d" % (tag, 1199)
+
+        def probe():
+            rows = b.rows()
+            top = (rows[0].get("message") or "").strip() if rows else None
+            return (len(rows) == 1000 and top == last,
+                    "%d rows, the first %r" % (len(rows), top))
+        wait_until(self.args.timeout, probe,
+                   "1,200 messages did not leave 1,000 rows, newest first")
+        rows = b.rows()
+        msgs = [(r.get("message") or "").strip() for r in rows]
+        want = ["%s %04d" % (tag, i) for i in range(1199, 199, -1)]
+        check(msgs == want, "the 1,000 rows are not the newest 1,000 of "
+              "1,200, newest first")
+        check_no_csp_violation(b)
+        b.shot("thousand.png")
+
     def main(self):
         # (name, test, whether it runs in the browser)
         tests = [("the student page", self.student_page, True),
@@ -564,7 +594,9 @@ class Suite:
                  ("markup is shown as text", self.markup, True),
                  ("/class is refused to a student", self.refused, False),
                  ("the safety headers and the event streams", self.headers,
-                  False)]
+                  False),
+                 ("1,200 messages leave the newest 1,000", self.thousand,
+                  True)]
         print("1..%d" % len(tests))
         sys.stdout.flush()
         try:
