@@ -74,6 +74,7 @@ struct console {
 	struct echod_server *srv;
 	struct http *http;
 	LIST_HEAD(, viewer) viewers;
+	unsigned int nviewers;	/* on viewers */
 	struct event *batch;	/* CONSOLE_BATCH_MS after messages came */
 	struct event *tick;	/* heartbeats */
 	uint64_t batched;	/* the newest id the last batch woke for */
@@ -262,6 +263,7 @@ viewer_done(void *arg)
 	struct viewer *v = arg;
 
 	LIST_REMOVE(v, entry);
+	v->con->nviewers--;
 	free(v);
 }
 
@@ -384,6 +386,7 @@ console_events(struct console *con, struct http_request *req,
 		return;
 	}
 	LIST_INSERT_HEAD(&con->viewers, v, entry);
+	con->nviewers++;
 }
 
 /* Scoreboard lines by protocol, address, port, transform. */
@@ -574,6 +577,12 @@ int
 console_fd(const struct console *con)
 {
 	return http_fd(con->http);
+}
+
+unsigned int
+console_viewers(const struct console *con)
+{
+	return con->nviewers;
 }
 
 const char *

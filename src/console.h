@@ -33,6 +33,8 @@ bool console_same_limits(const struct echod_console_config *a,
     const struct echod_console_config *b);
 /* The listening socket, to hand on to a console with new limits. */
 int console_fd(const struct console *);
+/* Pages open now (event streams). */
+unsigned int console_viewers(const struct console *);
 /* "127.0.0.1:8080", for the log. */
 const char *console_name(const struct console *);
 /* Messages came into the ring: the pages that show them are told. */

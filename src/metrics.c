@@ -184,6 +184,9 @@ metrics_write(struct echod_server *srv, struct evbuffer *out)
 	sample(out, "echod_accept_paused_seconds_total", "counter",
 	    "Seconds accepting was paused, in all.",
 	    (double)ps.paused_ms / 1000);
+	sample(out, "echod_console_viewers", "gauge",
+	    "Console pages open (event streams).",
+	    (double)ps.console_viewers);
 	family(out, "echod_reloads_total", "counter",
 	    "SIGHUP reloads, by result.");
 	evbuffer_add_printf(out, "echod_reloads_total{result=\"applied\"} "
@@ -252,6 +255,9 @@ metrics_log(struct echod_server *srv)
 	    (unsigned long long)ps.pauses, (unsigned long long)ps.paused_ms,
 	    (unsigned long long)ps.reloads,
 	    (unsigned long long)ps.reloads_failed);
+	if (ps.console_viewers >= 0)
+		log_notice("SIGUSR1: console: %lld pages open",
+		    (long long)ps.console_viewers);
 	TAILQ_FOREACH(l, &srv->listeners, entry) {
 		listener_stats(l, &st);
 		log_notice("SIGUSR1: %s: %s", l->name,

@@ -663,6 +663,8 @@ server_stats(const struct echod_server *srv, struct server_stats *st)
 	st->paused_ms = admit_paused_ms(&srv->adm);
 	st->reloads = srv->reloads;
 	st->reloads_failed = srv->reloads_failed;
+	st->console_viewers = srv->console != NULL ?
+	    (int64_t)console_viewers(srv->console) : -1;
 }
 
 void

@@ -89,6 +89,7 @@ struct server_stats {
 	uint64_t tcp_room;  /* as many as the descriptors allow */
 	uint64_t pauses, paused_ms;
 	uint64_t reloads, reloads_failed;
+	int64_t console_viewers; /* pages open; -1 without a console */
 };
 
 /* srv's process-wide counters now (main thread). */

@@ -17,12 +17,14 @@ t=$(free_port)
 q=$(free_port)
 c=$(free_port)
 c2=$(free_port)
+m=$(free_port)
 conf="$tmp/echod.conf"
 chmod 755 "$tmp" # echod reads it again as nobody
 
 # config CONSOLE-PORT [PER-IP]
 config() {
 	write_conf "$conf" "udp_rate = 0;
+metrics = { port = $m; };
 console = { port = $1; history = 20; max_viewers_per_ip = ${2:-8}; instructors = ( \"127.0.0.1\" ); deny = ( \"127.0.0.4\" ); };" <<CONF
 { protocol = "udp"; address = "127.0.0.1"; port = $u; transform = "upper"; log_messages = true; }
 { protocol = "tcp"; address = "127.0.0.1"; port = $t; transform = "rot13"; log_messages = true; }
@@ -33,7 +35,7 @@ CONF
 if [ "${HAVE_HTTP:-yes}" = no ]; then
 	config "$c"
 	"$ECHOD" -t -f "$conf" > "$tmp/t.out" 2>&1 && fail "echod -t took a console group without HTTP"
-	expect_match "$tmp/t.out" "$conf:2: console: echod was built without libmicrohttpd (configure --with-microhttpd): no HTTP listener can serve it" \
+	expect_match "$tmp/t.out" "$conf:3: console: echod was built without libmicrohttpd (configure --with-microhttpd): no HTTP listener can serve it" \
 	    "built without libmicrohttpd, a console group is an error that says why"
 	exit 0
 fi
@@ -44,7 +46,7 @@ expect_match "$tmp/echod.log" "console on http://127.0.0.1:$c/" "the console is 
 
 # console PYTHON: run PYTHON with sse.py importable and the ports set.
 console() {
-	PYTHONPATH="$TOP_SRCDIR/tests/integration" U=$u T=$t Q=$q C=$c python3 -c "$1" ||
+	PYTHONPATH="$TOP_SRCDIR/tests/integration" U=$u T=$t Q=$q C=$c M=$m python3 -c "$1" ||
 	    fail "the console test above failed"
 }
 
@@ -168,6 +170,17 @@ for s in held:
     s.close()
 print("ok: max_viewers_per_ip = 8 holds")
 
+# The metric counts the pages open: me and everyone.
+import urllib.request, time
+def viewers():
+    text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % os.environ["M"], timeout=20).read().decode()
+    return [l for l in text.split("\n") if l.startswith("echod_console_viewers ")]
+deadline = time.monotonic() + 30
+while viewers() != ["echod_console_viewers 2"]:
+    assert time.monotonic() < deadline, viewers()
+    time.sleep(0.2)
+print("ok: echod_console_viewers counts the two pages open")
+
 # Nothing new: a comment keeps the stream alive, about every 15 s.
 ev = me.event(timeout=40)
 while "comment" not in ev:
@@ -205,7 +218,7 @@ esac
 config 0
 kill -HUP "$echod_pid"
 wait_for grep -q "has errors; nothing changed" "$tmp/echod.log" || fail "a bad console group was taken"
-expect_match "$tmp/echod.log" "$conf:2: console.port: 0 is out of range (1-65535)" "a bad console setting is named with its file and line"
+expect_match "$tmp/echod.log" "$conf:3: console.port: 0 is out of range (1-65535)" "a bad console setting is named with its file and line"
 [ "$(http "$c2" 127.0.0.1 'GET / HTTP/1.0\r\n\r\n' | head -n 1)" = 200 ] || fail "a bad reload closed the console"
 ok "and a bad one changes nothing"
 
