@@ -278,8 +278,13 @@ console_notify(struct console *con)
 		evtimer_add(con->batch, &tv);
 }
 
-/* The batch is in: wake the instructors, and the students among the
- * batch's senders (everyone, if there were many). */
+/*
+ * The batch is in: wake the instructors, and the students among the
+ * batch's senders (everyone, if there were many or the batch outran the
+ * ring).  A student with nothing in the batch has its cursor moved past
+ * it: a page asleep while the class sends more than the ring holds has
+ * missed nothing of its own, and must not be told it fell behind.
+ */
 static void
 console_batch_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -287,13 +292,17 @@ console_batch_cb(evutil_socket_t fd, short what, void *arg)
 	unsigned char senders[CONSOLE_SENDERS][16];
 	struct ring_msg m;
 	struct viewer *v;
-	uint64_t cursor = con->batched, missed;
+	uint64_t start = con->batched, cursor = start, missed;
 	size_t n = 0, i;
 	bool all = false;
 
 	(void)fd;
 	(void)what;
 	while (!all && ring_next(con->srv->ring, &cursor, NULL, &m, &missed)) {
+		if (missed > 0) {
+			all = true;
+			break;
+		}
 		for (i = 0; i < n && memcmp(senders[i], m.from, 16) != 0; i++)
 			;
 		if (i < n)
@@ -310,6 +319,8 @@ console_batch_cb(evutil_socket_t fd, short what, void *arg)
 			;
 		if (all || v->all || i < n)
 			http_stream_wake(v->st);
+		else if (v->cursor >= start && v->cursor < con->batched)
+			v->cursor = con->batched;
 	}
 }
 

@@ -292,6 +292,8 @@ ring_next(struct ring *r, uint64_t *cursor, const unsigned char *from,
 	if (*cursor > r->newest) /* a Last-Event-ID from before a restart */
 		*cursor = r->newest;
 	oldest = r->newest - r->held + 1;
+	if (*cursor == 0) /* a reader new to the ring: nothing missed */
+		*cursor = oldest - 1;
 	if (*cursor + 1 < oldest) {
 		*missed = oldest - *cursor - 1;
 		*cursor = oldest - 1;

@@ -81,9 +81,9 @@ void ring_woken(struct ring *);
  * The first message after *cursor sent from the address from (NULL:
  * any), copied into m: true, and *cursor is its id.  False when there
  * is none yet (*cursor is then the newest id, so the next call looks
- * only at what came since).  If messages after *cursor are gone from
- * the ring, *missed says how many (from any sender), and reading goes
- * on from the oldest held.
+ * only at what came since).  A cursor of 0 starts at the oldest message
+ * held.  If messages after *cursor are gone from the ring, *missed says
+ * how many (from any sender), and reading goes on from the oldest held.
  */
 bool ring_next(struct ring *, uint64_t *cursor, const unsigned char *from,
     struct ring_msg *m, uint64_t *missed);

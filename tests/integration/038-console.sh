@@ -157,6 +157,22 @@ assert [m["message"] for m in fresh.messages(20)][-1] == "flood 24"
 fresh.close()
 print("ok: a page opened late is shown the ring first")
 
+# A student page asleep while the class sends more than the ring
+# holds has missed nothing of its own, and is not told it fell behind.
+import time
+quiet = sse.Stream(c, "/events", "127.0.0.6")
+assert quiet.event()["event"] == "hello"
+for i in range(30):
+    sse.udp(u, b"neighbour %d" % i, "127.0.0.7")
+    time.sleep(0.1)
+sse.udp(u, b"mine at last", "127.0.0.6")
+ev = quiet.event()
+while "comment" in ev:
+    ev = quiet.event()
+assert ev["event"] == "message" and ev["data"]["message"] == "mine at last", ev
+quiet.close()
+print("ok: a student page asleep through 30 messages of others (history 20) is not told it fell behind")
+
 # Eight streams from one address, no more.
 held = [sse.Stream(c, "/events", "127.0.0.5") for _ in range(8)]
 for s in held:

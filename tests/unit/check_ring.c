@@ -130,9 +130,9 @@ START_TEST(test_ring_behind)
 	ck_assert_uint_eq(missed, 0);
 	ck_assert_uint_eq(m.id, 8);
 	/* A student's: told of the gap too, then only their own. */
-	cursor = 0;
+	cursor = 1;
 	ck_assert(ring_next(r, &cursor, key_of("::1", me), &m, &missed));
-	ck_assert_uint_eq(missed, 6);
+	ck_assert_uint_eq(missed, 5);
 	ck_assert_uint_eq(m.id, 7);
 	ck_assert(ring_next(r, &cursor, me, &m, &missed));
 	ck_assert_uint_eq(m.id, 9);
@@ -141,12 +141,22 @@ START_TEST(test_ring_behind)
 	cursor = 1000;
 	ck_assert(!ring_next(r, &cursor, NULL, &m, &missed));
 	ck_assert_uint_eq(cursor, 10);
+	/* A new reader (cursor 0) starts at the oldest held and has missed
+	 * nothing. */
+	cursor = 0;
+	ck_assert(ring_next(r, &cursor, NULL, &m, &missed));
+	ck_assert_uint_eq(m.id, 7);
+	ck_assert_uint_eq(missed, 0);
 	/* Smaller: the newest kept, ids go on. */
 	ck_assert_int_eq(ring_resize(r, 2), 0);
 	cursor = 0;
 	ck_assert(ring_next(r, &cursor, NULL, &m, &missed));
 	ck_assert_uint_eq(m.id, 9);
-	ck_assert_uint_eq(missed, 8);
+	ck_assert_uint_eq(missed, 0);
+	cursor = 7;
+	ck_assert(ring_next(r, &cursor, NULL, &m, &missed));
+	ck_assert_uint_eq(m.id, 9);
+	ck_assert_uint_eq(missed, 1);
 	ck_assert_int_eq(ring_resize(r, 8), 0);
 	push(r, &src, "tcp [::]:12000", "::1", "m11");
 	cursor = 0;
