@@ -58,6 +58,8 @@
 #define CONSOLE_SENDERS 64
 /* One event: two escaped texts of RING_TEXT bytes, and the rest. */
 #define CONSOLE_EVENT_MAX (2 * 5 * RING_TEXT + 1024)
+/* The newest events, formatted once for every page that shows them. */
+#define CONSOLE_CACHE 128
 
 struct viewer {
 	LIST_ENTRY(viewer) entry;
@@ -78,6 +80,9 @@ struct console {
 	struct event *batch;	/* CONSOLE_BATCH_MS after messages came */
 	struct event *tick;	/* heartbeats */
 	uint64_t batched;	/* the newest id the last batch woke for */
+	uint64_t cached[CONSOLE_CACHE]; /* the id in each slot; 0: none */
+	size_t cached_len[CONSOLE_CACHE];
+	char *cache;		/* CONSOLE_CACHE slots of CONSOLE_EVENT_MAX */
 	struct log_limit refused_log;
 	char name[ECHOD_ADDRSTRLEN];
 };
@@ -194,13 +199,31 @@ event_message(const struct console *con, const struct ring_msg *m,
 	return n > 0 && (size_t)n < len ? (size_t)n : 0;
 }
 
+/* Message m as an event, formatted on its first showing: an instructor
+ * page shows every message, and a few of them cost no more than one. */
+static const char *
+event_text(struct console *con, const struct ring_msg *m, size_t *len)
+{
+	size_t slot = (size_t)(m->id % CONSOLE_CACHE);
+	char *text = con->cache + slot * CONSOLE_EVENT_MAX;
+
+	if (con->cached[slot] != m->id) {
+		con->cached_len[slot] = event_message(con, m, text,
+		    CONSOLE_EVENT_MAX);
+		con->cached[slot] = m->id;
+	}
+	*len = con->cached_len[slot];
+	return text;
+}
+
 /* The next bytes of v's stream (http_fill_cb). */
 static long
 viewer_fill(void *arg, char *buf, size_t max)
 {
 	struct viewer *v = arg;
 	struct console *con = v->con;
-	char event[CONSOLE_EVENT_MAX], addr[ECHOD_ADDRSTRLEN];
+	char addr[ECHOD_ADDRSTRLEN];
+	const char *event;
 	struct ring_msg m;
 	uint64_t cursor, missed;
 	size_t n = 0, k;
@@ -231,10 +254,14 @@ viewer_fill(void *arg, char *buf, size_t max)
 		}
 		if (!more) {
 			v->cursor = cursor;
+			/* A long ring is looked through a piece at a time,
+			 * letting go of its lock in between. */
+			if (cursor < ring_newest(con->srv->ring))
+				continue;
 			break;
 		}
-		if ((k = event_message(con, &m, event, sizeof(event))) == 0 ||
-		    k > max - n) {
+		event = event_text(con, &m, &k);
+		if (k == 0 || k > max - n) {
 			/* Not now: from the one before it, next time; if it
 			 * cannot ever fit, the stream ends. */
 			v->cursor = m.id - 1;
@@ -535,6 +562,13 @@ console_open(struct echod_server *srv, const struct echod_console_config *cc,
 	con->srv = srv;
 	LIST_INIT(&con->viewers);
 	con->batched = ring_newest(srv->ring);
+	if ((con->cache = malloc(CONSOLE_CACHE * CONSOLE_EVENT_MAX)) == NULL) {
+		snprintf(err, errlen, "console: out of memory");
+		if (fd != -1)
+			close(fd);
+		free(con);
+		return NULL;
+	}
 	hostport_format(cc->address, cc->port, con->name, sizeof(con->name));
 	snprintf(label, sizeof(label), "console %s", con->name);
 	if (fd == -1) {
@@ -590,6 +624,18 @@ console_fd(const struct console *con)
 	return http_fd(con->http);
 }
 
+void
+console_recheck(struct console *con)
+{
+	const struct acl *acl = &con->srv->config->console.acl;
+	struct viewer *v;
+
+	LIST_FOREACH(v, &con->viewers, entry)
+		if (!acl_permits(acl, v->addr) ||
+		    (v->all && !console_instructor(con, v->addr)))
+			http_stream_end(v->st);
+}
+
 unsigned int
 console_viewers(const struct console *con)
 {
@@ -613,5 +659,6 @@ console_free(struct console *con)
 		event_free(con->batch);
 	if (con->tick != NULL)
 		event_free(con->tick);
+	free(con->cache);
 	free(con);
 }

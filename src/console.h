@@ -37,6 +37,10 @@ int console_fd(const struct console *);
 unsigned int console_viewers(const struct console *);
 /* "127.0.0.1:8080", for the log. */
 const char *console_name(const struct console *);
+/* After a reload: end the pages the config no longer lets their
+ * viewer open (allow/deny, instructors); browsers ask again, and are
+ * answered as the new config says. */
+void console_recheck(struct console *);
 /* Messages came into the ring: the pages that show them are told. */
 void console_notify(struct console *);
 /* Close it, and every page open on it. */

@@ -66,7 +66,8 @@ struct http_stream {
 	void *arg;
 	struct event *watch;	/* asleep: has the client gone? */
 	bool asleep;		/* suspended until http_stream_wake */
-	bool gone;		/* the client closed or reset while asleep */
+	bool gone;		/* to end: its client left while it slept,
+				 * or http_stream_end */
 };
 
 struct http {
@@ -86,6 +87,7 @@ struct http {
 	void *arg;
 	unsigned int open, limit;   /* connections, MHD's count of them */
 	bool full;		    /* accepting stopped at the limit */
+	bool closing;		    /* in http_free: accept nothing more */
 	struct log_limit accept_log, mhd_log, slow_log;
 	char name[96];
 };
@@ -178,6 +180,10 @@ http_ready_cb(evutil_socket_t fd, short what, void *arg)
 static void
 http_resume(struct http *h)
 {
+	/* Stopping, libmicrohttpd says each connection closed; the
+	 * listener is gone by then. */
+	if (h->closing)
+		return;
 	if (h->open < h->limit && evtimer_pending(h->retry, NULL) == 0) {
 		h->full = false;
 		evconnlistener_enable(h->evl);
@@ -445,6 +451,13 @@ http_reply_stream(struct http_request *req, const char *content_type,
 }
 
 void
+http_stream_end(struct http_stream *st)
+{
+	st->gone = true;
+	http_stream_wake(st);
+}
+
+void
 http_stream_wake(struct http_stream *st)
 {
 	if (!st->asleep)
@@ -581,8 +594,10 @@ http_free(struct http *h)
 
 	if (h == NULL)
 		return;
+	h->closing = true;
 	if (h->evl != NULL)
 		evconnlistener_free(h->evl); /* and the socket */
+	h->evl = NULL;
 	/* Before the daemon, which closes the descriptor it watches. */
 	if (h->ready != NULL)
 		event_free(h->ready);
@@ -671,6 +686,12 @@ http_reply_stream(struct http_request *req, const char *content_type,
 
 void
 http_stream_wake(struct http_stream *st)
+{
+	(void)st;
+}
+
+void
+http_stream_end(struct http_stream *st)
 {
 	(void)st;
 }

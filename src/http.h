@@ -81,6 +81,8 @@ struct http_stream *http_reply_stream(struct http_request *req,
     void *arg);
 /* Call a sleeping stream's fill again soon; nothing if it is awake. */
 void http_stream_wake(struct http_stream *);
+/* End the stream at its next turn, whatever fill has; done follows. */
+void http_stream_end(struct http_stream *);
 
 /* The listening socket, still h's. */
 int http_fd(const struct http *h);

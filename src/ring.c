@@ -118,10 +118,17 @@ ring_on(const struct ring *r)
  * new; NULL past RING_LISTENERS or out of memory. */
 static struct ring_listener *
 ring_listener_find(struct ring *r, struct ring_source *src, const void *key,
-    const char *name, const char *transform)
+    const char *full_name, const char *full_transform)
 {
+	struct ring_listener_info want;
+	const char *name = want.name, *transform = want.transform;
 	struct ring_listener *rl;
 	uint32_t i;
+
+	/* Compared as kept: a long chain's name is cut to fit. */
+	snprintf(want.name, sizeof(want.name), "%s", full_name);
+	snprintf(want.transform, sizeof(want.transform), "%s",
+	    full_transform);
 
 	/* A hint: a reload may make a new config where an old one was. */
 	if (src->key == key && src->index > 0 &&
@@ -138,9 +145,7 @@ ring_listener_find(struct ring *r, struct ring_source *src, const void *key,
 		if (i == RING_LISTENERS ||
 		    (rl = calloc(1, sizeof(*rl))) == NULL)
 			return NULL;
-		snprintf(rl->info.name, sizeof(rl->info.name), "%s", name);
-		snprintf(rl->info.transform, sizeof(rl->info.transform), "%s",
-		    transform);
+		rl->info = want;
 		r->listeners[r->nlisteners++] = rl;
 	}
 	src->key = key;
@@ -298,7 +303,9 @@ ring_next(struct ring *r, uint64_t *cursor, const unsigned char *from,
 		*missed = oldest - *cursor - 1;
 		*cursor = oldest - 1;
 	}
-	for (id = *cursor + 1; id <= r->newest; id++) {
+	/* At most RING_SCAN slots under the lock the workers wait on. */
+	for (id = *cursor + 1; id <= r->newest && id <= *cursor + RING_SCAN;
+	    id++) {
 		if (from == NULL ||
 		    memcmp(r->slots[id % r->size].from, from, 16) == 0) {
 			*m = r->slots[id % r->size];
@@ -306,7 +313,7 @@ ring_next(struct ring *r, uint64_t *cursor, const unsigned char *from,
 			break;
 		}
 	}
-	*cursor = found ? id : r->newest;
+	*cursor = found ? id : id - 1;
 	pthread_mutex_unlock(&r->lock);
 	return found;
 }

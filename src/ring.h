@@ -25,6 +25,7 @@
 #define RING_HISTORY_LIMIT 100000 /* history's ceiling */
 #define RING_LISTENERS 1024	/* in the scoreboard */
 #define RING_ADDRESSES 65536	/* in the scoreboard, over every listener */
+#define RING_SCAN 4096		/* messages ring_next looks at in one go */
 
 struct ring;
 
@@ -80,9 +81,10 @@ void ring_woken(struct ring *);
 /*
  * The first message after *cursor sent from the address from (NULL:
  * any), copied into m: true, and *cursor is its id.  False when there
- * is none yet (*cursor is then the newest id, so the next call looks
- * only at what came since).  A cursor of 0 starts at the oldest message
- * held.  If messages after *cursor are gone from the ring, *missed says
+ * is none among the next RING_SCAN messages: *cursor is then the last
+ * one looked at, the newest id unless ring_newest() says more are left
+ * to look at (so the next call looks only at what came since).  A
+ * cursor of 0 starts at the oldest message held.  If messages after *cursor are gone from the ring, *missed says
  * how many (from any sender), and reading goes on from the oldest held.
  */
 bool ring_next(struct ring *, uint64_t *cursor, const unsigned char *from,

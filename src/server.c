@@ -578,6 +578,8 @@ server_reload(struct echod_server *srv)
 	server_set_metrics(srv, m);
 	server_set_console(srv, c, conf->console.history);
 	srv->config = conf;
+	if (srv->console != NULL)
+		console_recheck(srv->console);
 	conf = old; /* let go of below */
 	rate_table_set(srv->udp_rate, srv->config->udp_rate,
 	    srv->config->udp_burst);

@@ -21,11 +21,11 @@ m=$(free_port)
 conf="$tmp/echod.conf"
 chmod 755 "$tmp" # echod reads it again as nobody
 
-# config CONSOLE-PORT [PER-IP]
+# config CONSOLE-PORT [PER-IP [MAX [INSTRUCTOR]]]
 config() {
 	write_conf "$conf" "udp_rate = 0;
 metrics = { port = $m; };
-console = { port = $1; history = 20; max_viewers_per_ip = ${2:-8}; instructors = ( \"127.0.0.1\" ); deny = ( \"127.0.0.4\" ); };" <<CONF
+console = { port = $1; history = 20; max_viewers_per_ip = ${2:-8}; max_viewers = ${3:-1000}; instructors = ( \"${4:-127.0.0.1}\" ); deny = ( \"127.0.0.4\" ); };" <<CONF
 { protocol = "udp"; address = "127.0.0.1"; port = $u; transform = "upper"; log_messages = true; }
 { protocol = "tcp"; address = "127.0.0.1"; port = $t; transform = "rot13"; log_messages = true; }
 { protocol = "udp"; address = "127.0.0.1"; port = $q; transform = "upper"; }
@@ -222,9 +222,63 @@ print("ok: after a reload, max_viewers_per_ip = 10 holds on the same socket")
 for s in held:
     s.close()
 '
+# An instructor page of an address a reload takes off the instructors
+# is ended (the browser asks again, and gets 403).
+python3 - "$c" > "$tmp/class.out" 2>&1 <<'PY' &
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
+s.sendall(b"GET /class/events HTTP/1.0\r\n\r\n")
+print(s.recv(4096).decode().split("\r\n")[0], flush=True)
+try:
+    while s.recv(4096):
+        pass
+except ConnectionResetError:
+    pass
+print("ended", flush=True)
+PY
+bg_pids="$bg_pids $!"
+wait_for grep -q "200" "$tmp/class.out" || fail "no instructor stream"
+config "$c" 10 1000 127.0.0.9
+kill -HUP "$echod_pid"
+wait_for eval "[ \$(grep -c 'SIGHUP: reloaded' '$tmp/echod.log') -eq 2 ]" || fail "no reload of instructors"
+wait_for grep -q ended "$tmp/class.out" || fail "the instructor stream of 127.0.0.1 went on after the reload"
+ok "a reload that takes an address off the instructors ends its /class stream"
+[ "$(http "$c" 127.0.0.1 'GET /class HTTP/1.0\r\n\r\n' | head -n 1)" = 403 ] || fail "/class still open to 127.0.0.1"
+ok "and /class is 403 to it from then on"
+
+# At max_viewers, a reload that changes the limits replaces the console
+# while it is full.
+config "$c" 10 2
+kill -HUP "$echod_pid"
+wait_for eval "[ \$(grep -c 'SIGHUP: reloaded' '$tmp/echod.log') -eq 3 ]" || fail "no reload to max_viewers = 2"
+PYTHONPATH="$TOP_SRCDIR/tests/integration" FLAG="$tmp/full" C=$c python3 -c '
+import os, sse
+c = int(os.environ["C"])
+full = [sse.Stream(c, "/events", "127.0.0.%d" % (20 + i)) for i in range(2)]
+for s in full:
+    assert s.event()["event"] == "hello"
+open(os.environ["FLAG"], "w").close()
+# The reload comes now: the pages end with the console they were on.
+for s in full:
+    try:
+        while True:
+            s.event(timeout=60)
+    except (sse.Closed, OSError):
+        pass
+print("ended", flush=True)
+' > "$tmp/full.out" 2>&1 &
+bg_pids="$bg_pids $!"
+wait_for test -e "$tmp/full" || { cat "$tmp/full.out"; fail "two pages did not open"; }
+config "$c" 10 3
+kill -HUP "$echod_pid"
+wait_for eval "[ \$(grep -c 'SIGHUP: reloaded' '$tmp/echod.log') -eq 4 ]" || fail "no reload from a full console"
+wait_for grep -q ended "$tmp/full.out" || { cat "$tmp/full.out"; fail "the pages of the old console did not end"; }
+echod_alive
+[ "$(http "$c" 127.0.0.1 'GET / HTTP/1.0\r\n\r\n' | head -n 1)" = 200 ] || fail "no console after the reload"
+ok "at max_viewers = 2 and full, a reload to 3 replaces the console: its pages end, the new one serves"
 config "$c2"
 kill -HUP "$echod_pid"
-wait_for eval "[ \$(grep -c 'SIGHUP: reloaded' '$tmp/echod.log') -eq 2 ]" || fail "no second reload"
+wait_for eval "[ \$(grep -c 'SIGHUP: reloaded' '$tmp/echod.log') -eq 5 ]" || fail "no reload to the new port"
 expect_match "$tmp/echod.log" "console on http://127.0.0.1:$c2/" "a reload moves the console"
 [ "$(http "$c2" 127.0.0.1 'GET / HTTP/1.0\r\n\r\n' | head -n 1)" = 200 ] || fail "not on the new port"
 case $(http "$c" 127.0.0.1 'GET / HTTP/1.0\r\n\r\n' | head -n 1) in

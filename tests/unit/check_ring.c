@@ -265,6 +265,63 @@ START_TEST(test_ring_scores)
 }
 END_TEST
 
+/* A long ring is looked through RING_SCAN messages at a time: a student
+ * whose message is far along comes to it in several calls. */
+START_TEST(test_ring_scan_bound)
+{
+	int fd = eventfd(0, EFD_NONBLOCK);
+	struct ring *r = ring_new(fd);
+	struct ring_source src = { 0 };
+	unsigned char me[16];
+	struct ring_msg m;
+	uint64_t cursor = 0, missed;
+	int i, calls = 0;
+
+	ck_assert_int_eq(ring_resize(r, 3 * RING_SCAN), 0);
+	for (i = 0; i < 2 * RING_SCAN + 10; i++)
+		push(r, &src, "udp 127.0.0.1:1", "127.0.0.2", "other");
+	push(r, &src, "udp 127.0.0.1:1", "127.0.0.1", "mine");
+	key_of("127.0.0.1", me);
+	while (!ring_next(r, &cursor, me, &m, &missed)) {
+		ck_assert_uint_lt(cursor, ring_newest(r));
+		ck_assert_int_lt(++calls, 10);
+	}
+	ck_assert_int_eq(calls, 2);
+	ck_assert_uint_eq(m.id, 2 * RING_SCAN + 11);
+	ck_assert_int_eq(memcmp(m.message, "mine", 4), 0);
+	ring_free(r);
+	close(fd);
+}
+END_TEST
+
+/* A transform's name longer than the scoreboard keeps is one entry, not
+ * one per message. */
+START_TEST(test_ring_long_names)
+{
+	int fd = eventfd(0, EFD_NONBLOCK);
+	struct ring *r = ring_new(fd);
+	struct ring_source src = { 0 };
+	union sockaddr_any a = peer("127.0.0.1", 1);
+	char chain[400];
+	struct ring_score *s;
+	size_t n;
+	int i;
+
+	memset(chain, 'u', sizeof(chain) - 1);
+	chain[sizeof(chain) - 1] = '\0';
+	ck_assert_int_eq(ring_resize(r, 4), 0);
+	for (i = 0; i < 2000; i++)
+		ring_push(r, &src, "k", "tcp 127.0.0.1:1", chain, &a.sa,
+		    (const unsigned char *)"x", (const unsigned char *)"x", 1);
+	ck_assert_int_eq(ring_scores(r, &s, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(s[0].messages, 2000);
+	ring_scores_free(s, n);
+	ring_free(r);
+	close(fd);
+}
+END_TEST
+
 /* The scoreboard's bound: RING_ADDRESSES over all listeners; past it,
  * messages are counted but their senders not listed. */
 START_TEST(test_ring_scores_bound)
@@ -306,6 +363,8 @@ ring_suite(void)
 	tcase_add_test(tc, test_ring_text_and_wake);
 	tcase_add_test(tc, test_ring_scores);
 	tcase_add_test(tc, test_ring_scores_bound);
+	tcase_add_test(tc, test_ring_scan_bound);
+	tcase_add_test(tc, test_ring_long_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
