@@ -312,7 +312,9 @@ class Bench:
         return a.class_viewers + own
 
     def delivered_all(self):
-        return len(self.samples) >= self.expected
+        """Every reply in, and every event those replies owe."""
+        return len(self.replies) >= self.sent and \
+            len(self.samples) >= self.expected
 
 
 def main():
