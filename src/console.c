@@ -22,6 +22,7 @@
  * CONSOLE_TIMEOUT seconds of that; its memory never grows.
  */
 #include <sys/queue.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -66,6 +67,7 @@ struct viewer {
 	struct console *con;
 	struct http_stream *st;
 	unsigned char addr[16]; /* its own, as addr_key() gives it */
+	uint64_t hash;		/* addr's, under the console's seed */
 	bool all;		/* /class/events: every message */
 	bool greeted;		/* the hello event is out */
 	uint64_t cursor;	/* the last message id sent, or skipped */
@@ -80,6 +82,7 @@ struct console {
 	struct event *batch;	/* CONSOLE_BATCH_MS after messages came */
 	struct event *tick;	/* heartbeats */
 	uint64_t batched;	/* the newest id the last batch woke for */
+	uint64_t seed;		/* for the batch's set of senders */
 	uint64_t cached[CONSOLE_CACHE]; /* the id in each slot; 0: none */
 	size_t cached_len[CONSOLE_CACHE];
 	char *cache;		/* CONSOLE_CACHE slots of CONSOLE_EVENT_MAX */
@@ -305,6 +308,34 @@ console_notify(struct console *con)
 		evtimer_add(con->batch, &tv);
 }
 
+/* The addresses that sent something in a batch: an open-addressing
+ * set of at most CONSOLE_SENDERS, so that each page asks it once. */
+struct senders {
+	unsigned char key[2 * CONSOLE_SENDERS][16];
+	bool used[2 * CONSOLE_SENDERS];
+	size_t n;
+	uint64_t seed;
+};
+
+/* Is key (its hash under set->seed) in set?  If not and add, put it in:
+ * false if it was full. */
+static bool
+senders_has(struct senders *set, const unsigned char key[16], uint64_t hash,
+    bool add)
+{
+	size_t h = (size_t)hash & (2 * CONSOLE_SENDERS - 1);
+
+	for (; set->used[h]; h = (h + 1) & (2 * CONSOLE_SENDERS - 1))
+		if (memcmp(set->key[h], key, 16) == 0)
+			return true;
+	if (!add || set->n == CONSOLE_SENDERS)
+		return false;
+	set->used[h] = true;
+	memcpy(set->key[h], key, 16);
+	set->n++;
+	return true;
+}
+
 /*
  * The batch is in: wake the instructors, and the students among the
  * batch's senders (everyone, if there were many or the batch outran the
@@ -316,35 +347,24 @@ static void
 console_batch_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct console *con = arg;
-	unsigned char senders[CONSOLE_SENDERS][16];
+	struct senders set;
 	struct ring_msg m;
 	struct viewer *v;
 	uint64_t start = con->batched, cursor = start, missed;
-	size_t n = 0, i;
 	bool all = false;
 
 	(void)fd;
 	(void)what;
-	while (!all && ring_next(con->srv->ring, &cursor, NULL, &m, &missed)) {
-		if (missed > 0) {
-			all = true;
-			break;
-		}
-		for (i = 0; i < n && memcmp(senders[i], m.from, 16) != 0; i++)
-			;
-		if (i < n)
-			continue;
-		if (n == CONSOLE_SENDERS)
-			all = true;
-		else
-			memcpy(senders[n++], m.from, 16);
-	}
+	memset(set.used, 0, sizeof(set.used));
+	set.n = 0;
+	set.seed = con->seed;
+	while (!all && ring_next(con->srv->ring, &cursor, NULL, &m, &missed))
+		all = missed > 0 || !senders_has(&set, m.from,
+		    addr_key_hash(m.from, set.seed), true);
 	con->batched = all ? ring_newest(con->srv->ring) : cursor;
 	LIST_FOREACH(v, &con->viewers, entry) {
-		for (i = 0; !all && !v->all && i < n &&
-		    memcmp(senders[i], v->addr, 16) != 0; i++)
-			;
-		if (all || v->all || i < n)
+		if (all || v->all || senders_has(&set, v->addr, v->hash,
+		    false))
 			http_stream_wake(v->st);
 		else if (v->cursor >= start && v->cursor < con->batched)
 			v->cursor = con->batched;
@@ -408,6 +428,7 @@ console_events(struct console *con, struct http_request *req,
 		return; /* a 500 */
 	v->con = con;
 	memcpy(v->addr, key, 16);
+	v->hash = addr_key_hash(key, con->seed);
 	v->all = all;
 	v->wrote_ms = clock_ms();
 	/* A browser coming back goes on where it was; a new page starts
@@ -562,6 +583,8 @@ console_open(struct echod_server *srv, const struct echod_console_config *cc,
 	con->srv = srv;
 	LIST_INIT(&con->viewers);
 	con->batched = ring_newest(srv->ring);
+	if (getrandom(&con->seed, sizeof(con->seed), 0) != sizeof(con->seed))
+		con->seed = (uint64_t)getpid();
 	if ((con->cache = malloc(CONSOLE_CACHE * CONSOLE_EVENT_MAX)) == NULL) {
 		snprintf(err, errlen, "console: out of memory");
 		if (fd != -1)
