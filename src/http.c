@@ -64,7 +64,7 @@ struct http_stream {
 	http_fill_cb fill;
 	void (*done)(void *);
 	void *arg;
-	struct event *watch;	/* asleep: has the client gone? */
+	struct event *watch;	/* has the client gone while it slept? */
 	bool asleep;		/* suspended until http_stream_wake */
 	bool gone;		/* to end: its client left while it slept,
 				 * or http_stream_end */
@@ -366,18 +366,19 @@ http_stream_reader(void *arg, uint64_t pos, char *buf, size_t max)
 	if (n == 0) {
 		MHD_suspend_connection(st->conn);
 		st->asleep = true;
-		if (st->watch != NULL)
-			event_add(st->watch, NULL);
 	}
 	return n;
 }
 
 /*
- * A sleeping stream's socket is readable.  libmicrohttpd watches no
- * suspended connection, so a client that left would hold its place
- * (and count against its address's limit) until the next heartbeat:
- * on its EOF or reset, the stream ends now.  Anything else it sent is
- * left for libmicrohttpd, and not watched again in this sleep.
+ * Something came on a stream's socket (edge-triggered: once per
+ * arrival, so that nothing left unread can make it spin, and watched
+ * for the stream's life, so that sleeping costs no system call).  While
+ * the stream is awake, libmicrohttpd reads it.  libmicrohttpd watches
+ * no suspended connection, so a client that left a sleeping stream
+ * would hold its place (and count against its address's limit) until
+ * the next heartbeat: on its EOF or reset, the stream ends now.
+ * Anything else it sent is left for libmicrohttpd.
  */
 static void
 http_stream_watch_cb(evutil_socket_t fd, short what, void *arg)
@@ -387,6 +388,8 @@ http_stream_watch_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 
 	(void)what;
+	if (!st->asleep)
+		return;
 	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 		st->gone = true;
@@ -421,8 +424,12 @@ http_reply_stream(struct http_request *req, const char *content_type,
 	if (ci == NULL || (st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
 	/* Without it (out of memory), a heartbeat finds the client gone. */
-	st->watch = event_new(req->h->base, ci->connect_fd, EV_READ,
-	    http_stream_watch_cb, st);
+	st->watch = event_new(req->h->base, ci->connect_fd,
+	    EV_READ | EV_PERSIST | EV_ET, http_stream_watch_cb, st);
+	if (st->watch != NULL && event_add(st->watch, NULL) == -1) {
+		event_free(st->watch);
+		st->watch = NULL;
+	}
 	st->h = req->h;
 	st->conn = req->conn;
 	st->fill = fill;
@@ -463,8 +470,6 @@ http_stream_wake(struct http_stream *st)
 	if (!st->asleep)
 		return;
 	st->asleep = false;
-	if (st->watch != NULL)
-		event_del(st->watch);
 	MHD_resume_connection(st->conn);
 	/* 0.9.75 cannot wake the loop: run it soon, once for all. */
 	event_active(st->h->timer, EV_TIMEOUT, 1);
@@ -610,8 +615,6 @@ http_free(struct http *h)
 	LIST_FOREACH(st, &h->streams, entry)
 		if (st->asleep) {
 			st->asleep = false;
-			if (st->watch != NULL)
-				event_del(st->watch);
 			MHD_resume_connection(st->conn);
 		}
 	if (h->daemon != NULL)
