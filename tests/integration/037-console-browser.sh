@@ -4,7 +4,9 @@
 # the viewer's own messages and never another address's; the instructor
 # page shows them all and the scoreboard; a message of markup is shown
 # as text, never run; /class is refused to a student; every answer has
-# the browser-safety headers.  Its screenshots are kept beside this
+# the browser-safety headers; 1,200 messages leave the newest 1,000; a
+# page reconnects after a reload restarts the console, and goes on
+# where it was.  Its screenshots are kept beside this
 # test's log, in 037-console-browser.shots/ of the build's
 # tests/integration/.
 # shellcheck source=tests/integration/lib.sh
@@ -27,6 +29,7 @@ shots="${TOP_BUILDDIR:-.}/tests/integration/037-console-browser.shots"
 rm -rf "$shots"
 mkdir -p "$shots" || fail "cannot make $shots"
 
+chmod 755 "$tmp" # echod reads its config again as nobody (test 7's reload)
 c=$(free_port)
 u=$(free_port)
 t=$(free_port)
@@ -43,6 +46,7 @@ start_echod "$tmp/echod.conf"
 # machine); timeout(1) only guards against a browser that hangs itself.
 timeout -k 10 600 "$py" "$TOP_SRCDIR/tests/integration/console_browser.py" \
     --console-port "$c" --udp-port "$u" --tcp-port "$t" \
+    --echod-pid "$echod_pid" --conf "$tmp/echod.conf" --log "$tmp/echod.log" \
     --shots "$shots" --timeout 60 > "$tmp/browser.out" 2>&1
 status=$?
 cat "$tmp/browser.out"

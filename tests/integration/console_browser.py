@@ -41,6 +41,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import socket
 import sys
 import time
@@ -587,6 +588,41 @@ class Suite:
         check_no_csp_violation(b)
         b.shot("thousand.png")
 
+    # Test 7: a reload that restarts the console (new limits) ends the
+    # page's stream; the browser reconnects by itself with Last-Event-ID
+    # and goes on where it was: no message twice, none lost.
+    def reconnect(self):
+        b = self.browser
+        a = self.args
+        b.open("/")
+        b.wait_live()
+        before = exchange(a, "udp", HOST, unique("before reload"))
+        b.wait_rows([before], "the message before the reload never showed")
+        with open(a.conf) as f:
+            text = f.read()
+        check("history = 1000;" in text, "no history setting to follow")
+        with open(a.conf, "w") as f:
+            f.write(text.replace("history = 1000;",
+                                 "history = 1000; max_viewers_per_ip = 15;"))
+        with open(a.log) as f:
+            opened = f.read().count("console on http://")
+        os.kill(a.echod_pid, signal.SIGHUP)
+
+        def restarted():
+            with open(a.log) as f:
+                n = f.read().count("console on http://")
+            return n > opened, "%d console announcements" % n
+        wait_until(a.timeout, restarted, "the reload did not restart the console")
+        after = exchange(a, "udp", HOST, unique("after reload"))
+        rows, _ = b.wait_rows([after], "the message after the reload never "
+                              "showed: the page did not reconnect")
+        b.wait_live()
+        for sent in (before, after):
+            n = sum(1 for r in b.rows() if (r["message"] or "").strip() == sent.text)
+            check(n == 1, "%r is on the page %d times" % (sent.text, n))
+        check_newest_first(b.rows())
+        check_no_csp_violation(b)
+
     def main(self):
         # (name, test, whether it runs in the browser)
         tests = [("the student page", self.student_page, True),
@@ -596,7 +632,9 @@ class Suite:
                  ("the safety headers and the event streams", self.headers,
                   False),
                  ("1,200 messages leave the newest 1,000", self.thousand,
-                  True)]
+                  True),
+                 ("a page goes on where it was after a restart of the "
+                  "console", self.reconnect, True)]
         print("1..%d" % len(tests))
         sys.stdout.flush()
         try:
@@ -741,6 +779,10 @@ def main():
     p.add_argument("--console-port", type=int, required=True)
     p.add_argument("--udp-port", type=int, required=True)
     p.add_argument("--tcp-port", type=int, required=True)
+    p.add_argument("--echod-pid", type=int, required=True,
+                   help="echod's, for a reload (test 7)")
+    p.add_argument("--conf", required=True, help="echod's config file")
+    p.add_argument("--log", required=True, help="echod's log")
     p.add_argument("--shots", required=True,
                    help="directory for the screenshots")
     p.add_argument("--timeout", type=float, default=60,
