@@ -433,10 +433,10 @@ console_events(struct console *con, struct http_request *req,
 	v->wrote_ms = clock_ms();
 	/* A browser coming back goes on where it was; a new page starts
 	 * with what the ring still holds. */
-	if (last != NULL) {
+	if (last != NULL && last[0] >= '0' && last[0] <= '9') {
 		errno = 0;
 		v->cursor = strtoull(last, &end, 10);
-		if (errno != 0 || end == last || *end != '\0')
+		if (errno != 0 || *end != '\0')
 			v->cursor = 0;
 	}
 	if ((v->st = http_reply_stream(req, "text/event-stream; "

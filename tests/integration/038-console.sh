@@ -135,6 +135,11 @@ assert got2[0]["message"] == "tcp from one\\x00\\xFF", got2
 assert again.quiet(1) == []
 again.close()
 print("ok: Last-Event-ID resumes after that message")
+for junk in ("-5", "abc", "99999999999999999999999", "1 2"):
+    odd = sse.Stream(c, "/events", last_id=junk)
+    assert odd.messages(1)[0]["id"] == got[0]["id"], junk
+    odd.close()
+print("ok: a Last-Event-ID that is no id starts at the oldest message held")
 
 # history = 20: from id 1, a viewer 25 messages later has missed some.
 for i in range(25):
