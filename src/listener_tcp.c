@@ -38,10 +38,11 @@
  * echo is complete.  REPLIED and LINGERING connections end as they
  * would have, lingering only until the client has acknowledged every
  * reply (SIOCOUTQ).
+ *
+ * The bytes move through the connection's conn_io (conn_io.h): the
+ * state machine here never calls recv, send or shutdown itself.
  */
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -58,6 +59,7 @@
 
 #include "admit.h"
 #include "config.h"
+#include "conn_io.h"
 #include "framing.h"
 #include "listener.h"
 #include "log.h"
@@ -85,7 +87,7 @@ struct conn {
 	 * them for new connections only.  Holds a reference. */
 	const struct echod_listener_config *lc;
 	const struct timeval *idle; /* lc's idle_timeout on this loop */
-	int fd;
+	struct conn_io io;	    /* its socket, and how bytes move on it */
 	short watching; /* EV_READ or EV_WRITE: what ev waits for */
 	enum conn_state state;
 	bool winding_down;   /* echod is shutting down */
@@ -127,7 +129,7 @@ conn_close(struct conn *c)
 	LIST_REMOVE(c, entry);
 	if (c->watching != 0)
 		event_del(CONN_EV(c));
-	close(c->fd);
+	c->io.ops->close(&c->io);
 	framing_buf_free(&c->in.buf);
 	framing_buf_free(&c->out);
 }
@@ -182,19 +184,19 @@ conn_watch(struct conn *c, short what)
 	if (c->watching != 0)
 		event_del(CONN_EV(c));
 	c->watching = what;
-	event_assign(CONN_EV(c), c->shard->worker->base, c->fd,
+	event_assign(CONN_EV(c), c->shard->worker->base, c->io.fd,
 	    what | EV_PERSIST, tcp_conn_cb, c);
 	return event_add(CONN_EV(c), c->winding_down ? &poll :
 	    lingering ? &linger : c->idle);
 }
 
-/* One send(): the bytes the kernel took (0 if none now), -1 if broken. */
+/* One send: the bytes the kernel took (0 if none now), -1 if broken. */
 static ssize_t
 conn_write(struct conn *c, const unsigned char *p, size_t n)
 {
 	ssize_t w;
 
-	if ((w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT)) != -1) {
+	if ((w = c->io.ops->send(&c->io, p, n)) != -1) {
 		COUNT(c->shard->bytes_out, w);
 		return w;
 	}
@@ -242,18 +244,7 @@ conn_flush(struct conn *c)
 static bool
 conn_all_acked(const struct conn *c)
 {
-	int unacked = 0;
-
-	return ioctl(c->fd, SIOCOUTQ, &unacked) == -1 || unacked == 0;
-}
-
-/* Bytes the client sent that are still in the kernel, unread. */
-static int
-conn_unread(const struct conn *c)
-{
-	int n = 0;
-
-	return ioctl(c->fd, FIONREAD, &n) == -1 ? 0 : n;
+	return c->io.ops->all_acked(&c->io);
 }
 
 /* Does c hold input it has not answered: read or not, or replied to
@@ -261,7 +252,8 @@ conn_unread(const struct conn *c)
 static bool
 conn_owes(const struct conn *c)
 {
-	return c->out.len > 0 || c->in.buf.len > 0 || conn_unread(c) > 0;
+	return c->out.len > 0 || c->in.buf.len > 0 ||
+	    c->io.ops->unread(&c->io) > 0;
 }
 
 /*
@@ -278,7 +270,7 @@ conn_settled(const struct conn *c)
 
 	if (conn_owes(c))
 		return false;
-	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+	if (getsockopt(c->io.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
 		return true; /* broken: nothing more will come */
 	return ti.tcpi_last_data_recv >= TCP_SETTLED_MS;
 }
@@ -289,7 +281,7 @@ conn_linger(struct conn *c)
 {
 	c->state = CONN_LINGERING;
 	framing_buf_free(&c->in.buf);
-	if (shutdown(c->fd, SHUT_WR) == -1 ||
+	if (c->io.ops->shutdown(&c->io) == -1 ||
 	    (c->winding_down && conn_all_acked(c)) ||
 	    conn_watch(c, EV_READ) == -1)
 		conn_free(c);
@@ -441,7 +433,7 @@ tcp_conn_read(struct conn *c)
 		if ((size_t)lc->limits.max_pending - c->out.len < room)
 			room = (size_t)lc->limits.max_pending - c->out.len;
 	}
-	if ((n = recv(c->fd, p, room, 0)) == -1) {
+	if ((n = c->io.ops->recv(&c->io, p, room)) == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
 			conn_next(c);
 			return;
@@ -577,7 +569,8 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	c->shard = &l->shards[w->id];
 	c->lc = l->conf;
 	config_ref(l->conf->config);
-	c->fd = fd;
+	c->io.ops = &conn_io_plain;
+	c->io.fd = fd;
 	memcpy(c->count_key, key, sizeof(c->count_key));
 	c->state = CONN_OPEN;
 	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen :
@@ -649,7 +642,7 @@ tcp_stop(struct listener *l)
 	for (i = 0; i < l->server->nworkers; i++)
 		while ((c = LIST_FIRST(&l->shards[i].conns)) != NULL) {
 			if (c->state != CONN_LINGERING && conn_owes(c) &&
-			    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset,
+			    setsockopt(c->io.fd, SOL_SOCKET, SO_LINGER, &reset,
 			    sizeof(reset)) == 0)
 				resets++;
 			conn_close(c);
