@@ -65,6 +65,7 @@ struct http_stream {
 	void (*done)(void *);
 	void *arg;
 	struct event *watch;	/* has the client gone while it slept? */
+	int fd;			/* the connection's socket */
 	bool asleep;		/* suspended until http_stream_wake */
 	bool gone;		/* to end: its client left while it slept,
 				 * or http_stream_end */
@@ -348,6 +349,19 @@ http_header(struct http_request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+/* Has the stream's client closed or reset its connection?  (Not when
+ * it has sent something unread first: the heartbeat finds that one.) */
+static bool
+http_stream_peer_gone(const struct http_stream *st)
+{
+	char c;
+	ssize_t n;
+
+	n = recv(st->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR);
+}
+
 /* libmicrohttpd asks for more of a stream.  With nothing to send, the
  * connection is suspended: in external mode, a reader that returns 0
  * without suspending is asked again on every turn. */
@@ -364,6 +378,10 @@ http_stream_reader(void *arg, uint64_t pos, char *buf, size_t max)
 	if (n < 0)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (n == 0) {
+		/* A client gone while the stream was awake left no edge for
+		 * the watch to see: look before sleeping. */
+		if (http_stream_peer_gone(st))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
 		MHD_suspend_connection(st->conn);
 		st->asleep = true;
 	}
@@ -384,14 +402,10 @@ static void
 http_stream_watch_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_stream *st = arg;
-	char c;
-	ssize_t n;
 
+	(void)fd;
 	(void)what;
-	if (!st->asleep)
-		return;
-	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+	if (st->asleep && http_stream_peer_gone(st)) {
 		st->gone = true;
 		http_stream_wake(st);
 	}
@@ -431,6 +445,7 @@ http_reply_stream(struct http_request *req, const char *content_type,
 		st->watch = NULL;
 	}
 	st->h = req->h;
+	st->fd = ci->connect_fd;
 	st->conn = req->conn;
 	st->fill = fill;
 	st->arg = arg;
