@@ -716,51 +716,52 @@ parse_log_level(struct config_parser *p, const config_setting_t *s,
 		*(int *)field = level;
 }
 
-/* metrics = { port = 9464; }: one numeric address, so that which
- * interfaces can reach the counters is plain in the file. */
+/*
+ * An HTTP listener's group (metrics, console), read with opts where echod
+ * can serve HTTP at all, its *address numeric, so that which interfaces
+ * can reach it is plain in the file.  False if it was not read.
+ */
+static bool
+parse_http_group(struct config_parser *p, const config_setting_t *group,
+    const struct config_option *opts, void *field, char *const *address)
+{
+	union sockaddr_any sa;
+	const char *why;
+
+	if (!http_available(&why)) {
+		parser_error(p, group, "%s: no HTTP listener can serve it", why);
+		return false;
+	}
+	parse_group(p, group, opts, field);
+	if (addr_numeric(*address, 0, &sa) == 0)
+		parser_error(p, config_setting_get_member(group, "address"),
+		    "\"%s\" is not a numeric IPv4 or IPv6 address", *address);
+	return true;
+}
+
+/* metrics = { port = 9464; }. */
 static void
 parse_metrics(struct config_parser *p, const config_setting_t *group,
     void *field)
 {
 	struct echod_metrics_config *m = field;
-	unsigned char bin[16];
-	const char *why;
 
-	if (!http_available(&why)) {
-		parser_error(p, group, "%s: no HTTP listener can serve it", why);
-		return;
-	}
-	parse_group(p, group, metrics_options, m);
-	if (inet_pton(AF_INET, m->address, bin) != 1 &&
-	    inet_pton(AF_INET6, m->address, bin) != 1)
-		parser_error(p, config_setting_get_member(group, "address"),
-		    "\"%s\" is not a numeric IPv4 or IPv6 address",
-		    m->address);
+	(void)parse_http_group(p, group, metrics_options, m, &m->address);
 }
 
-/* console = { port = 8080; }: like metrics, and the instructors are
- * loopback unless the group names them. */
+/* console = { port = 8080; }: and the instructors are loopback unless
+ * the group names them. */
 static void
 parse_console(struct config_parser *p, const config_setting_t *group,
     void *field)
 {
 	static const char *const loopback[] = { "127.0.0.0/8", "::1" };
 	struct echod_console_config *c = field;
-	unsigned char bin[16];
-	const char *why;
 	char err[64];
 	size_t i;
 
-	if (!http_available(&why)) {
-		parser_error(p, group, "%s: no HTTP listener can serve it", why);
+	if (!parse_http_group(p, group, console_options, c, &c->address))
 		return;
-	}
-	parse_group(p, group, console_options, c);
-	if (inet_pton(AF_INET, c->address, bin) != 1 &&
-	    inet_pton(AF_INET6, c->address, bin) != 1)
-		parser_error(p, config_setting_get_member(group, "address"),
-		    "\"%s\" is not a numeric IPv4 or IPv6 address",
-		    c->address);
 	if (config_setting_get_member(group, "instructors") != NULL)
 		return;
 	if ((c->instructors.prefixes = calloc(2,

@@ -119,7 +119,6 @@ iso_time(int64_t ms, char *buf, size_t len)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
-
 	size_t n;
 
 	gmtime_r(&t, &tm);
@@ -570,14 +569,14 @@ console_open(struct echod_server *srv, const struct echod_console_config *cc,
 	};
 	const struct timeval tick = { CONSOLE_TICK_MS / 1000, 0 };
 	char label[ECHOD_ADDRSTRLEN + 16];
-	union sockaddr_any sa;
 	struct console *con;
-	socklen_t salen;
 
-	if ((con = calloc(1, sizeof(*con))) == NULL) {
-		snprintf(err, errlen, "console: %s", strerror(errno));
+	if ((con = calloc(1, sizeof(*con))) == NULL ||
+	    (con->cache = malloc(CONSOLE_CACHE * CONSOLE_EVENT_MAX)) == NULL) {
+		snprintf(err, errlen, "console: out of memory");
 		if (fd != -1)
 			close(fd);
+		free(con);
 		return NULL;
 	}
 	con->srv = srv;
@@ -585,25 +584,11 @@ console_open(struct echod_server *srv, const struct echod_console_config *cc,
 	con->batched = ring_newest(srv->ring);
 	if (getrandom(&con->seed, sizeof(con->seed), 0) != sizeof(con->seed))
 		con->seed = (uint64_t)getpid();
-	if ((con->cache = malloc(CONSOLE_CACHE * CONSOLE_EVENT_MAX)) == NULL) {
-		snprintf(err, errlen, "console: out of memory");
-		if (fd != -1)
-			close(fd);
-		free(con);
-		return NULL;
-	}
 	hostport_format(cc->address, cc->port, con->name, sizeof(con->name));
 	snprintf(label, sizeof(label), "console %s", con->name);
-	if (fd == -1) {
-		if ((salen = addr_numeric(cc->address, cc->port, &sa)) == 0) {
-			snprintf(err, errlen, "%s: not a numeric address",
-			    label);
-			goto fail;
-		}
-		if ((fd = sockets_open(srv->sockets, SOCK_STREAM, &sa.sa,
-		    salen, false, label, err, errlen)) == -1)
-			goto fail;
-	}
+	if (fd == -1 && (fd = sockets_open_numeric(srv->sockets, cc->address,
+	    cc->port, label, err, errlen)) == -1)
+		goto fail;
 	if ((con->http = http_open(srv->base, fd, label, &lim, console_admit,
 	    console_get, con, err, errlen)) == NULL)
 		goto fail;
@@ -625,12 +610,7 @@ bool
 console_same_socket(const struct echod_console_config *a,
     const struct echod_console_config *b)
 {
-	union sockaddr_any sa, sb;
-
-	return a->port == b->port &&
-	    addr_numeric(a->address, a->port, &sa) != 0 &&
-	    addr_numeric(b->address, b->port, &sb) != 0 &&
-	    addr_equal(&sa.sa, &sb.sa);
+	return addr_numeric_same(a->address, a->port, b->address, b->port);
 }
 
 bool

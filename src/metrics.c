@@ -324,10 +324,8 @@ metrics_open(struct echod_server *srv, const struct echod_metrics_config *mc,
 		.deadline = METRICS_TIMEOUT,
 		.memory = METRICS_POOL,
 	};
-	union sockaddr_any sa;
 	char label[ECHOD_ADDRSTRLEN + 16];
 	struct metrics *m;
-	socklen_t salen;
 	int fd;
 
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
@@ -337,11 +335,7 @@ metrics_open(struct echod_server *srv, const struct echod_metrics_config *mc,
 	m->srv = srv;
 	hostport_format(mc->address, mc->port, m->name, sizeof(m->name));
 	snprintf(label, sizeof(label), "metrics %s", m->name);
-	if ((salen = addr_numeric(mc->address, mc->port, &sa)) == 0) {
-		snprintf(err, errlen, "%s: not a numeric address", label);
-		goto fail;
-	}
-	if ((fd = sockets_open(srv->sockets, SOCK_STREAM, &sa.sa, salen, false,
+	if ((fd = sockets_open_numeric(srv->sockets, mc->address, mc->port,
 	    label, err, errlen)) == -1 ||
 	    (m->http = http_open(srv->base, fd, label, &lim, metrics_admit,
 	    metrics_get, m, err, errlen)) == NULL)
@@ -356,10 +350,7 @@ bool
 metrics_same_socket(const struct echod_metrics_config *a,
     const struct echod_metrics_config *b)
 {
-	union sockaddr_any sa, sb;
-
-	return a->port == b->port && addr_numeric(a->address, a->port, &sa) != 0 &&
-	    addr_numeric(b->address, b->port, &sb) != 0 && addr_equal(&sa.sa, &sb.sa);
+	return addr_numeric_same(a->address, a->port, b->address, b->port);
 }
 
 const char *

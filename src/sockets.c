@@ -149,6 +149,21 @@ sockets_open(struct sockets *s, int type, const struct sockaddr *sa,
 	return sockets_bind(type, sa, salen, v6only, name, err, errlen);
 }
 
+int
+sockets_open_numeric(struct sockets *s, const char *address, int port,
+    const char *name, char *err, size_t errlen)
+{
+	union sockaddr_any sa;
+	socklen_t salen;
+
+	if ((salen = addr_numeric(address, port, &sa)) == 0) {
+		snprintf(err, errlen, "%s: not a numeric address", name);
+		return -1;
+	}
+	return sockets_open(s, SOCK_STREAM, &sa.sa, salen, false, name, err,
+	    errlen);
+}
+
 /* The port of a passed socket that the range could take; 0 if none. */
 static int
 sockets_passed_port(const struct sockets *s, int type, int port_min,

@@ -34,6 +34,10 @@ struct sockets *sockets_new(void);
 int sockets_open(struct sockets *, int type, const struct sockaddr *sa,
     socklen_t salen, bool v6only, const char *name, char *err,
     size_t errlen);
+/* sockets_open for a listening TCP socket at a numeric address and
+ * port (an HTTP listener's). */
+int sockets_open_numeric(struct sockets *, const char *address, int port,
+    const char *name, char *err, size_t errlen);
 /*
  * Where to start in port_min-port_max for sockets of type: at port if
  * that is not 0 (and only there), else at a passed socket's port in the

@@ -51,6 +51,15 @@ addr_numeric(const char *address, int port, union sockaddr_any *sa)
 	return 0;
 }
 
+bool
+addr_numeric_same(const char *a, int port_a, const char *b, int port_b)
+{
+	union sockaddr_any sa, sb;
+
+	return addr_numeric(a, port_a, &sa) != 0 &&
+	    addr_numeric(b, port_b, &sb) != 0 && addr_equal(&sa.sa, &sb.sa);
+}
+
 char *
 hostport_format(const char *host, int port, char *buf, size_t len)
 {
