@@ -22,11 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "config.h"
 #include "http.h"
 #include "log.h"
 #include "ring.h"
+#include "tls.h"
 #include "util.h"
 
 #define container_of(ptr, type, member)                                \
@@ -78,6 +80,8 @@ static void parse_metrics(struct config_parser *, const config_setting_t *,
 static void parse_console(struct config_parser *, const config_setting_t *,
     void *);
 static void parse_log_level(struct config_parser *, const config_setting_t *,
+    void *);
+static void parse_tls(struct config_parser *, const config_setting_t *,
     void *);
 
 /* The limits, at the top level (defaults) and in a listener alike. */
@@ -135,6 +139,23 @@ static const struct config_option listener_options[] = {
 	    .offset = LISTENER_FIELD(acl.allow), .parse = parse_acl },
 	{ .name = "deny", .type = CONFIG_TYPE_NONE,
 	    .offset = LISTENER_FIELD(acl.deny), .parse = parse_acl },
+	{ .name = "tls", .type = CONFIG_TYPE_GROUP,
+	    .offset = LISTENER_FIELD(tls), .parse = parse_tls },
+	{ .name = NULL },
+};
+
+#define TLS_FIELD(f) offsetof(struct echod_tls_config, f)
+
+static const struct config_option tls_options[] = {
+	{ .name = "certificate", .type = CONFIG_TYPE_STRING,
+	    .offset = TLS_FIELD(certificate), .required = 1 },
+	{ .name = "key", .type = CONFIG_TYPE_STRING,
+	    .offset = TLS_FIELD(key), .required = 1 },
+	{ .name = "handshake_timeout", .type = CONFIG_TYPE_INT,
+	    .offset = TLS_FIELD(handshake_timeout), .min = 1,
+	    .max = ECHOD_HANDSHAKE_LIMIT },
+	{ .name = "keylog", .type = CONFIG_TYPE_STRING,
+	    .offset = TLS_FIELD(keylog) },
 	{ .name = NULL },
 };
 
@@ -326,6 +347,24 @@ parser_error(struct config_parser *p, const config_setting_t *s,
 	va_end(ap);
 	fputc('\n', p->errors);
 	p->nerrors++;
+}
+
+/* A warning about setting s, led as parser_error leads its errors: it
+ * goes to the log, and the file loads all the same. */
+static void __attribute__((format(printf, 3, 4)))
+parser_warning(struct config_parser *p, const config_setting_t *s,
+    const char *fmt, ...)
+{
+	const char *file = config_setting_source_file(s);
+	char where[256], msg[512];
+	va_list ap;
+
+	(void)setting_path(s, where, sizeof(where));
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s:%d: %s: %s", file != NULL ? file : p->path,
+	    config_setting_source_line(s), where, msg);
 }
 
 static const char *
@@ -776,6 +815,38 @@ parse_console(struct config_parser *p, const config_setting_t *group,
 			c->instructors.n++;
 }
 
+/* tls = { certificate = "..."; key = "..."; }: read here, and made
+ * into a context once the user echod runs as is known (config_tls). */
+static void
+parse_tls(struct config_parser *p, const config_setting_t *group, void *field)
+{
+	static const char *const paths[] = { "certificate", "key", "keylog" };
+	struct echod_tls_config **tls = field, *tc;
+	const config_setting_t *s;
+	const char *why;
+	size_t i;
+
+	if (!tls_available(&why)) {
+		parser_error(p, group, "%s: no listener can serve TLS", why);
+		return;
+	}
+	if ((tc = calloc(1, sizeof(*tc))) == NULL) {
+		parser_error(p, group, "out of memory");
+		return;
+	}
+	*tls = tc;
+	tc->handshake_timeout = 10;
+	parse_group(p, group, tls_options, tc);
+	tc->handshake.tv_sec = tc->handshake_timeout;
+	/* Not relative to wherever echod was started from. */
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if ((s = config_setting_get_member(group, paths[i])) != NULL &&
+		    config_setting_type(s) == CONFIG_TYPE_STRING &&
+		    config_setting_get_string(s)[0] != '/')
+			parser_error(p, s, "\"%s\" is not an absolute path",
+			    config_setting_get_string(s));
+}
+
 static void
 parse_listeners(struct config_parser *p, const config_setting_t *list,
     void *field)
@@ -882,6 +953,8 @@ validate_listener(struct config_parser *p, const config_setting_t *s,
 		if (!tcp && MEMBER(tcp_only[i]) != NULL)
 			parser_error(p, MEMBER(tcp_only[i]), "applies only to "
 			    "tcp listeners");
+	if (MEMBER("tls") != NULL && !tcp)
+		parser_error(p, MEMBER("tls"), "TLS is for tcp listeners");
 	if (a->close_after_reply && !tcp)
 		parser_error(p, MEMBER("close_after_reply"),
 		    "only tcp listeners close");
@@ -955,6 +1028,54 @@ config_identity(struct config_parser *p, const config_setting_t *root,
 		parser_error(p, gs, "no group \"%s\"", conf->group);
 }
 
+/*
+ * Second pass: each tls group's context, once the user to run as is
+ * known (the key log becomes theirs).  Built at every load, so that -t
+ * finds an unreadable or mismatched key, and a reload reads the files
+ * again; a certificate near its end or past it is only a warning.
+ */
+static void
+config_tls(struct config_parser *p, const config_setting_t *list,
+    const struct echod_config *conf)
+{
+	static const char *const setting[] = { [TLS_CERTIFICATE] =
+		"certificate", [TLS_KEY] = "key", [TLS_KEYLOG] = "keylog" };
+	const config_setting_t *group, *s;
+	struct echod_tls_config *tc;
+	enum tls_setting which;
+	char err[512], date[32];
+	time_t end, now = time(NULL);
+	struct tm tm;
+	size_t i;
+
+	for (i = 0; i < conf->nlisteners; i++) {
+		if ((tc = conf->listeners[i].tls) == NULL)
+			continue;
+		group = config_setting_get_member(
+		    config_setting_get_elem(list, i), "tls");
+		if ((tc->ctx = tls_context_new(tc->certificate, tc->key,
+		    tc->keylog, conf->uid, conf->gid, &which, err,
+		    sizeof(err))) == NULL) {
+			s = config_setting_get_member(group, setting[which]);
+			parser_error(p, s != NULL ? s : group, "%s", err);
+			continue;
+		}
+		end = tls_context_not_after(tc->ctx);
+		if (end < now + ECHOD_CERT_WARN_DAYS * 86400) {
+			strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC",
+			    gmtime_r(&end, &tm));
+			parser_warning(p, config_setting_get_member(group,
+			    "certificate"), "%s %s on %s", tc->certificate,
+			    end <= now ? "expired" : "expires", date);
+		}
+		if (tc->keylog != NULL)
+			parser_warning(p, config_setting_get_member(group,
+			    "keylog"), "each session's keys go to %s: whoever "
+			    "can read it can decrypt this listener's traffic",
+			    tc->keylog);
+	}
+}
+
 /* Second pass: a datagram from one of echod's own udp ports is never
  * answered, so that two listeners cannot echo each other forever. */
 static void
@@ -982,6 +1103,8 @@ config_parse(struct config_parser *p, config_t *cf, struct echod_config *conf)
 		return;
 	config_validate(p, config_lookup(cf, "listeners"), conf);
 	config_identity(p, config_root_setting(cf), conf);
+	if (p->nerrors == 0)
+		config_tls(p, config_lookup(cf, "listeners"), conf);
 	config_ignore_own_ports(conf);
 }
 
@@ -1034,6 +1157,18 @@ done:
 	return NULL;
 }
 
+static void
+config_tls_free(struct echod_tls_config *tc)
+{
+	if (tc == NULL)
+		return;
+	tls_context_free(tc->ctx);
+	free(tc->certificate);
+	free(tc->key);
+	free(tc->keylog);
+	free(tc);
+}
+
 struct echod_config *
 config_ref(struct echod_config *conf)
 {
@@ -1052,6 +1187,7 @@ config_unref(struct echod_config *conf)
 		free(conf->listeners[i].address);
 		transform_chain_free(conf->listeners[i].transform);
 		acl_free(&conf->listeners[i].acl);
+		config_tls_free(conf->listeners[i].tls);
 	}
 	free(conf->listeners);
 	free(conf->metrics.address);
@@ -1073,6 +1209,7 @@ config_option_name(const char *where, size_t i)
 {
 	const struct config_option *opts = where[0] == '\0' ? root_options :
 	    strcmp(where, "listeners") == 0 ? listener_options :
+	    strcmp(where, "tls") == 0 ? tls_options :
 	    strcmp(where, "metrics") == 0 ? metrics_options :
 	    strcmp(where, "console") == 0 ? console_options : NULL;
 	size_t n;

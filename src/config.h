@@ -22,6 +22,8 @@
 #define ECHOD_IDLE_LIMIT 86400		/* idle_timeout's ceiling, a day */
 #define ECHOD_PENDING_LIMIT (1024 * 1024 * 1024) /* max_pending's */
 #define ECHOD_SHUTDOWN_LIMIT 3600	/* shutdown_timeout's ceiling */
+#define ECHOD_HANDSHAKE_LIMIT 3600	/* handshake_timeout's ceiling */
+#define ECHOD_CERT_WARN_DAYS 14		/* warn of a certificate's end */
 
 enum echod_protocol {
 	ECHOD_PROTO_TCP,
@@ -47,6 +49,17 @@ struct echod_limits {
 };
 
 struct echod_config;
+struct tls_context;
+
+/* A tcp listener's tls group (tls.c). */
+struct echod_tls_config {
+	char *certificate;	/* PEM: the certificate, then its chain */
+	char *key;		/* PEM: its private key */
+	char *keylog;		/* NSS key log for the lab; NULL: none */
+	int handshake_timeout;	/* seconds to finish the handshake */
+	struct timeval handshake; /* the same, for libevent */
+	struct tls_context *ctx; /* built from them when the file loads */
+};
 
 struct echod_listener_config {
 	struct echod_config *config; /* the file it came from */
@@ -64,6 +77,7 @@ struct echod_listener_config {
 	struct echod_limits limits; /* tcp */
 	struct timeval idle;	/* limits.idle_timeout, for libevent */
 	struct acl acl;		/* who may connect or send */
+	struct echod_tls_config *tls; /* tcp: NULL unless it has a tls group */
 	int line;		/* where it was defined, for messages */
 };
 
@@ -148,7 +162,8 @@ bool config_same_bind(const struct echod_listener_config *a,
 bool config_same_pick(const struct echod_listener_config *a,
     const struct echod_listener_config *b);
 /* The settings the file may have, for the man page's test: where is
- * "" (the top level), "listeners", "metrics" or "console"; NULL after
+ * "" (the top level), "listeners", "tls" (a listener's), "metrics" or
+ * "console"; NULL after
  * the last. */
 const char *config_option_name(const char *where, size_t i);
 /* The chain's name for the logs: "echo" when it is empty. */

@@ -29,25 +29,38 @@ plain_shutdown(struct conn_io *io)
 	return shutdown(io->fd, SHUT_WR);
 }
 
-static size_t
-plain_unread(const struct conn_io *io)
+size_t
+conn_io_socket_unread(int fd)
 {
 	int n = 0;
 
-	return ioctl(io->fd, FIONREAD, &n) == -1 || n < 0 ? 0 : (size_t)n;
+	return ioctl(fd, FIONREAD, &n) == -1 || n < 0 ? 0 : (size_t)n;
+}
+
+bool
+conn_io_socket_acked(int fd)
+{
+	int unacked = 0;
+
+	return ioctl(fd, SIOCOUTQ, &unacked) == -1 || unacked == 0;
+}
+
+static size_t
+plain_unread(const struct conn_io *io)
+{
+	return conn_io_socket_unread(io->fd);
 }
 
 static bool
 plain_all_acked(const struct conn_io *io)
 {
-	int unacked = 0;
-
-	return ioctl(io->fd, SIOCOUTQ, &unacked) == -1 || unacked == 0;
+	return conn_io_socket_acked(io->fd);
 }
 
 static void
-plain_close(struct conn_io *io)
+plain_close(struct conn_io *io, bool clean)
 {
+	(void)clean; /* a FIN either way; SO_LINGER 0 makes it a reset */
 	close(io->fd);
 	io->fd = -1;
 }

@@ -8,6 +8,12 @@
  *
  * The calls keep the system calls' conventions: a count, 0 at EOF for
  * recv, or -1 with errno (EAGAIN and EWOULDBLOCK: nothing now).
+ *
+ * What a call waits on when it cannot go on is not always what it
+ * seems: TLS may need to write before a recv can return anything, or
+ * to read before a send can.  So after EAGAIN, recv_wants_write and
+ * send_wants_read say which readiness to wait for, and the caller
+ * watches the socket for that, not for the obvious one.
  */
 #ifndef ECHOD_CONN_IO_H
 #define ECHOD_CONN_IO_H
@@ -20,6 +26,10 @@
 struct conn_io;
 
 struct conn_io_ops {
+	/* Before any recv or send: 1 once the connection is ready, 0 if
+	 * still under way (wait as recv_wants_write says), -1 if it failed,
+	 * with why in words.  NULL: nothing to do first (plain TCP). */
+	int (*handshake)(struct conn_io *, char *why, size_t len);
 	/* Read up to n bytes into p. */
 	ssize_t (*recv)(struct conn_io *, void *p, size_t n);
 	/* Hand up to n bytes of p to the peer; the count taken. */
@@ -28,18 +38,31 @@ struct conn_io_ops {
 	int (*shutdown)(struct conn_io *);
 	/* Bytes the peer sent that echod has not read yet. */
 	size_t (*unread)(const struct conn_io *);
+	/* Of those, bytes recv would return now although the socket shows
+	 * nothing to read (TLS: decrypted already).  NULL: never any. */
+	size_t (*pending)(const struct conn_io *);
 	/* Has the peer acknowledged every byte sent to it?  (True if that
 	 * cannot be told: then closing can cut nothing short.) */
 	bool (*all_acked)(const struct conn_io *);
-	/* Release the connection's socket and all else it holds. */
-	void (*close)(struct conn_io *);
+	/* Release the connection's socket and all else it holds.  clean:
+	 * the caller owes the peer nothing, so the end may say the
+	 * exchange is complete (TLS: close_notify); else it must not. */
+	void (*close)(struct conn_io *, bool clean);
 };
 
 struct conn_io {
 	const struct conn_io_ops *ops;
 	int fd;
+	bool recv_wants_write;	/* recv (or handshake) waits to write */
+	bool send_wants_read;	/* send waits to read */
+	void *tls;		/* TLS: its SSL */
 };
 
 extern const struct conn_io_ops conn_io_plain;
+
+/* For each implementation: what the socket itself has unread, and
+ * whether the peer has acknowledged all it was sent. */
+size_t conn_io_socket_unread(int fd);
+bool conn_io_socket_acked(int fd);
 
 #endif

@@ -24,6 +24,7 @@ enum refusal {
 	REFUSED_LIMIT, /* max_connections, max_connections_per_ip */
 	REFUSED_RATE,  /* udp: udp_rate */
 	REFUSED_LOOP,  /* udp: source port or address never answered */
+	REFUSED_TLS,   /* tcp with tls: the handshake failed or timed out */
 	REFUSED_KINDS,
 };
 

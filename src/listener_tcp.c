@@ -18,6 +18,8 @@
  * idle connection holds no buffer memory.
  *
  * A connection's life:
+ *   HANDSHAKE TLS only: the handshake, under its own deadline
+ *             (handshake_timeout); a failure is counted as a refusal.
  *   OPEN      reading and echoing (or sending what is pending).
  *   FLUSHING  the client sent EOF: send what is pending, then close.
  *   REPLIED   no more replies (close_after_reply answered its first
@@ -40,7 +42,13 @@
  * reply (SIOCOUTQ).
  *
  * The bytes move through the connection's conn_io (conn_io.h): the
- * state machine here never calls recv, send or shutdown itself.
+ * state machine here never calls recv, send or shutdown itself, and
+ * runs the same over plain TCP and TLS.  Two things differ, and are
+ * asked of the conn_io: which readiness a read or a write waits for
+ * (TLS may read to write, or write to read), and input that the socket
+ * does not show (TLS: decrypted already), for which the connection's
+ * event is made active rather than waited for.  A clean close (nothing
+ * owed) sends TLS's close_notify; any other never does.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -64,6 +72,7 @@
 #include "listener.h"
 #include "log.h"
 #include "server_state.h"
+#include "tls.h"
 #include "transform.h"
 #include "worker.h"
 
@@ -73,6 +82,7 @@
 #define TCP_SETTLED_MS 500		 /* quiet for this long: nothing in flight */
 
 enum conn_state {
+	CONN_HANDSHAKE,
 	CONN_OPEN,
 	CONN_FLUSHING,
 	CONN_REPLIED,
@@ -86,7 +96,9 @@ struct conn {
 	/* Its listener's settings when it was accepted: a reload changes
 	 * them for new connections only.  Holds a reference. */
 	const struct echod_listener_config *lc;
-	const struct timeval *idle; /* lc's idle_timeout on this loop */
+	/* lc's idle_timeout on this loop (in CONN_HANDSHAKE: its tls
+	 * handshake_timeout). */
+	const struct timeval *idle;
 	struct conn_io io;	    /* its socket, and how bytes move on it */
 	short watching; /* EV_READ or EV_WRITE: what ev waits for */
 	enum conn_state state;
@@ -121,7 +133,8 @@ conn_debug(const struct conn *c, const char *fmt, ...)
 	    addr_format(&c->peer.sa, peer, sizeof(peer)), msg);
 }
 
-/* Release what a closed connection held on its worker. */
+/* Release what a closed connection held on its worker.  Only one that
+ * holds nothing unanswered ends in a way that says it is complete. */
 static void
 conn_close(struct conn *c)
 {
@@ -129,7 +142,8 @@ conn_close(struct conn *c)
 	LIST_REMOVE(c, entry);
 	if (c->watching != 0)
 		event_del(CONN_EV(c));
-	c->io.ops->close(&c->io);
+	c->io.ops->close(&c->io, c->state != CONN_HANDSHAKE &&
+	    c->out.len == 0 && c->in.buf.len == 0);
 	framing_buf_free(&c->in.buf);
 	framing_buf_free(&c->out);
 }
@@ -164,6 +178,20 @@ conn_free(struct conn *c)
 	conn_close(c);
 	c->handoff.run = tcp_conn_release;
 	worker_post(&self->server->workers[0], self, &c->handoff);
+}
+
+/* The readiness a read waits for: EV_READ, unless TLS must write
+ * first.  And a write's: EV_WRITE, unless TLS must read first. */
+static short
+conn_read_event(const struct conn *c)
+{
+	return c->io.recv_wants_write ? EV_WRITE : EV_READ;
+}
+
+static short
+conn_write_event(const struct conn *c)
+{
+	return c->io.send_wants_read ? EV_READ : EV_WRITE;
 }
 
 /*
@@ -290,36 +318,49 @@ conn_linger(struct conn *c)
 /*
  * After an event: wait for what the state needs next, or close.  A
  * client is read while less than max_pending bytes of replies wait for
- * it, so one that does not read holds that much at most.
+ * it, so one that does not read holds that much at most.  Input the
+ * socket will not announce (TLS: decrypted already) is read at the
+ * loop's next turn, and only while reading: so never in a spin.
  */
 static void
 conn_next(struct conn *c)
 {
 	size_t max = (size_t)c->lc->limits.max_pending;
-	short what = EV_WRITE;
+	short what = 0;
+	bool reading = false;
 
 	if (c->out.len > 0) {
-		if (c->state == CONN_OPEN && c->out.len < max)
-			what |= EV_READ;
-		if (conn_watch(c, what) == -1)
+		what = conn_write_event(c);
+		reading = c->state == CONN_OPEN && c->out.len < max;
+	} else
+		switch (c->state) {
+		case CONN_HANDSHAKE: /* shutting down: it is owed nothing */
+		case CONN_OPEN:
+			if (c->winding_down && (c->state == CONN_HANDSHAKE ||
+			    conn_settled(c))) {
+				conn_free(c);
+				return;
+			}
+			reading = true;
+			break;
+		case CONN_FLUSHING:
 			conn_free(c);
+			return;
+		case CONN_REPLIED:
+			conn_linger(c);
+			return;
+		case CONN_LINGERING:
+			return;
+		}
+	if (reading)
+		what |= conn_read_event(c);
+	if (conn_watch(c, what) == -1) {
+		conn_free(c);
 		return;
 	}
-	switch (c->state) {
-	case CONN_OPEN:
-		if ((c->winding_down && conn_settled(c)) ||
-		    conn_watch(c, EV_READ) == -1)
-			conn_free(c);
-		break;
-	case CONN_FLUSHING:
-		conn_free(c);
-		break;
-	case CONN_REPLIED:
-		conn_linger(c);
-		break;
-	case CONN_LINGERING:
-		break;
-	}
+	if (reading && c->io.ops->pending != NULL &&
+	    c->io.ops->pending(&c->io) > 0)
+		event_active(CONN_EV(c), conn_read_event(c), 0);
 }
 
 /* Answer one message (a read, or a line) in place, counted and logged;
@@ -463,6 +504,52 @@ tcp_conn_read(struct conn *c)
 		conn_next(c);
 }
 
+/* TLS: the handshake, as far as it can go now; then the first read. */
+static void
+tcp_conn_handshake(struct conn *c)
+{
+	char why[128];
+	int r;
+
+	if ((r = c->io.ops->handshake(&c->io, why, sizeof(why))) == 0) {
+		conn_next(c);
+		return;
+	}
+	if (r == -1) {
+		/* Empty why: gone before a word, as a port scan is. */
+		if (why[0] != '\0')
+			listener_refused(c->shard, &c->peer.sa, REFUSED_TLS,
+			    why);
+		else
+			conn_debug(c, "gone before the TLS handshake");
+		conn_free(c);
+		return;
+	}
+	if (log_get_level() >= ECHOD_LOG_DEBUG)
+		conn_debug(c, "%s", conn_io_tls_describe(&c->io, why,
+		    sizeof(why)));
+	c->state = CONN_OPEN;
+	c->idle = worker_timeout(c->shard->worker, &c->lc->idle);
+	if (c->watching != 0) /* a new timeout: conn_watch adds it again */
+		event_del(CONN_EV(c));
+	c->watching = 0;
+	/* The client may have sent its first message with its last
+	 * handshake flight: read now rather than wait to be told. */
+	tcp_conn_read(c);
+}
+
+/* The TLS handshake took longer than handshake_timeout. */
+static void
+tcp_conn_handshake_late(struct conn *c)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "TLS handshake not done in %d s",
+	    c->lc->tls->handshake_timeout);
+	listener_refused(c->shard, &c->peer.sa, REFUSED_TLS, what);
+	conn_free(c);
+}
+
 /* idle_timeout: nothing came in, and no reply moved, for that long. */
 static void
 tcp_conn_idle(struct conn *c)
@@ -484,6 +571,13 @@ tcp_conn_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 
 	(void)fd;
+	if (c->state == CONN_HANDSHAKE) {
+		if (what & EV_TIMEOUT)
+			tcp_conn_handshake_late(c);
+		else
+			tcp_conn_handshake(c);
+		return;
+	}
 	if (what & EV_TIMEOUT) {
 		if (c->state == CONN_LINGERING) {
 			if (c->winding_down && !conn_all_acked(c))
@@ -496,11 +590,12 @@ tcp_conn_cb(evutil_socket_t fd, short what, void *arg)
 			tcp_conn_idle(c);
 		return;
 	}
-	if ((what & EV_WRITE) && conn_flush(c) == -1) {
+	if ((what & conn_write_event(c)) && c->out.len > 0 &&
+	    conn_flush(c) == -1) {
 		conn_free(c);
 		return;
 	}
-	if (what & EV_READ)
+	if (what & conn_read_event(c))
 		tcp_conn_read(c);
 	else
 		conn_next(c);
@@ -527,11 +622,26 @@ tcp_conn_start(struct worker_task *t)
 {
 	struct conn *c = (struct conn *)(void *)t;
 
+	const struct echod_tls_config *tls = c->lc->tls;
+
 	LIST_INSERT_HEAD(&c->shard->conns, c, entry);
-	c->idle = worker_timeout(c->shard->worker, &c->lc->idle);
 	conn_debug(c, "connected, worker %u", c->shard->worker->id);
-	if (conn_watch(c, EV_READ) == -1)
+	if (tls == NULL) {
+		c->idle = worker_timeout(c->shard->worker, &c->lc->idle);
+		if (conn_watch(c, EV_READ) == -1)
+			conn_free(c);
+		return;
+	}
+	c->state = CONN_HANDSHAKE;
+	c->idle = worker_timeout(c->shard->worker, &tls->handshake);
+	if (conn_io_tls_init(&c->io, tls->ctx, c->io.fd) == -1) {
+		log_limited(&c->shard->oom_log, ECHOD_LOG_WARNING, "%s: no "
+		    "memory for a TLS connection; closing it",
+		    c->shard->listener->name);
 		conn_free(c);
+		return;
+	}
+	tcp_conn_handshake(c);
 }
 
 static void
@@ -677,11 +787,13 @@ tcp_stats_text(const struct listener_stats *st, char *buf, size_t len)
 	snprintf(buf, len, "%llu connections (%llu open), %llu "
 	    "messages (%llu bytes), %llu replies (%llu bytes), %llu "
 	    "closed idle; refused %llu by allow/deny, %llu at a limit; "
+	    "%llu failed TLS handshakes; "
 	    "%llu messages over log_rate not logged",
 	    N(st->accepted), N(st->open), N(st->messages_in),
 	    N(st->bytes_in), N(st->messages_out), N(st->bytes_out),
 	    N(st->idle_closed), N(st->refused[REFUSED_ACL]),
-	    N(st->refused[REFUSED_LIMIT]), N(st->unlogged));
+	    N(st->refused[REFUSED_LIMIT]), N(st->refused[REFUSED_TLS]),
+	    N(st->unlogged));
 #undef N
 }
 
@@ -691,7 +803,8 @@ const struct listener_ops listener_tcp_ops = {
 	.connections = true,
 	.counts = LISTENER_COUNTS_CONNECTIONS | LISTENER_COUNTS_TRAFFIC |
 	    LISTENER_COUNTS_IDLE,
-	.refusals = 1u << REFUSED_ACL | 1u << REFUSED_LIMIT,
+	.refusals = 1u << REFUSED_ACL | 1u << REFUSED_LIMIT |
+	    1u << REFUSED_TLS,
 	.start = tcp_start,
 	.retire = tcp_retire,
 	.stop = tcp_stop,

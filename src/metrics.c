@@ -91,6 +91,7 @@ static const char *const refusals[REFUSED_KINDS] = {
 	[REFUSED_LIMIT] = "limit",
 	[REFUSED_RATE] = "rate",
 	[REFUSED_LOOP] = "loop",
+	[REFUSED_TLS] = "tls",
 };
 
 /* A label's value, with the three characters the format escapes. */

@@ -494,6 +494,7 @@ START_TEST(test_man_page)
 	check_man_section(fp, "LISTENER SETTINGS", "listeners");
 	check_man_section(fp, "METRICS SETTINGS", "metrics");
 	check_man_section(fp, "CONSOLE SETTINGS", "console");
+	check_man_section(fp, "TLS SETTINGS", "tls");
 	fclose(fp);
 }
 END_TEST
