@@ -204,8 +204,8 @@ server_announce(struct listener *l, const char *verb)
 	if (config_port_is_range(lc))
 		snprintf(range, sizeof(range), " (picked from %d-%d)",
 		    lc->port_min, lc->port_max);
-	log_info("%s %s%s, transform %s%s%s%s", verb, l->name, range,
-	    config_transform_name(lc),
+	log_info("%s %s%s%s, transform %s%s%s%s", verb, l->name, range,
+	    lc->tls != NULL ? ", TLS" : "", config_transform_name(lc),
 	    lc->framing == ECHOD_FRAMING_LINE ? ", framing line" : "",
 	    lc->close_after_reply ? ", close after reply" : "",
 	    lc->log_messages ? ", logging messages" : "");

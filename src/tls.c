@@ -15,7 +15,6 @@
  * connection never reads another's error.
  */
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <errno.h>
@@ -88,25 +87,26 @@ readable(const char *path, char *err, size_t errlen)
 	return true;
 }
 
-/* The key log file: created 0600, appended to, never another's. */
+/*
+ * The key log file, appended to.  One echod creates is mode 0600 and,
+ * when echod runs as root, the user's it drops to, so that a reload can
+ * open it again; one that is there already is left as it is.
+ */
 static int
 keylog_open(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
+	int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC, fd, e;
 
-	if (fd == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	/* As root: the file becomes the user's that echod drops to, so
-	 * that a reload can open it again.  Either way: 0600. */
-	if ((geteuid() == 0 && fchown(fd, uid, gid) == -1) ||
-	    fchmod(fd, 0600) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((fd = open(path, flags | O_CREAT | O_EXCL, 0600)) != -1 &&
+	    geteuid() == 0 && fchown(fd, uid, gid) == -1) {
+		e = errno;
 		close(fd);
-		return -1;
-	}
+		fd = -1;
+		errno = e;
+	} else if (fd == -1 && errno == EEXIST)
+		fd = open(path, flags);
+	if (fd == -1)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 	return fd;
 }
 

@@ -408,6 +408,33 @@ START_TEST(test_console)
 }
 END_TEST
 
+/* A tls group's own errors, found before any file is read (040 tests
+ * the files: a missing one, a key that does not match). */
+START_TEST(test_tls)
+{
+#ifndef HAVE_OPENSSL
+	expect_errors("listeners = ( { protocol = \"tcp\"; port = 7; tls = "
+	    "{ certificate = \"/c\"; key = \"/k\"; }; } );\n",
+	    "@:1: listeners[0].tls: echod was built without OpenSSL: no "
+	    "listener can serve TLS\n");
+	return;
+#endif
+	expect_errors("listeners = ( { protocol = \"udp\"; port = 7; tls = "
+	    "{ certificate = \"/c\"; key = \"/k\"; }; } );\n",
+	    "@:1: listeners[0].tls: TLS is for tcp listeners\n");
+	expect_errors("listeners = ( { protocol = \"tcp\"; port = 7; tls = "
+	    "{ key = \"k.pem\"; handshake_timeout = 0; }; } );\n",
+	    "@:1: listeners[0].tls: missing required setting "
+	    "\"certificate\"\n"
+	    "@:1: listeners[0].tls.handshake_timeout: 0 is out of range "
+	    "(1-3600)\n"
+	    "@:1: listeners[0].tls.key: \"k.pem\" is not an absolute path\n");
+	expect_errors("listeners = ( { protocol = \"tcp\"; port = 7; tls = "
+	    "\"yes\"; } );\n",
+	    "@:1: listeners[0].tls: expected a group in braces\n");
+}
+END_TEST
+
 /* What the man page's test walks: every table, and nothing else. */
 START_TEST(test_option_names)
 {
@@ -919,6 +946,7 @@ config_suite(void)
 	tcase_add_test(invalid, test_operations);
 	tcase_add_test(invalid, test_metrics);
 	tcase_add_test(invalid, test_console);
+	tcase_add_test(invalid, test_tls);
 	tcase_add_test(valid, test_option_names);
 	tcase_add_test(valid, test_man_page);
 	tcase_add_test(invalid, test_wrong_types);
