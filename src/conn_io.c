@@ -24,8 +24,9 @@ plain_send(struct conn_io *io, const void *p, size_t n)
 }
 
 static int
-plain_shutdown(struct conn_io *io)
+plain_shutdown(struct conn_io *io, bool clean)
 {
+	(void)clean; /* a FIN either way */
 	return shutdown(io->fd, SHUT_WR);
 }
 

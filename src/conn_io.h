@@ -34,8 +34,10 @@ struct conn_io_ops {
 	ssize_t (*recv)(struct conn_io *, void *p, size_t n);
 	/* Hand up to n bytes of p to the peer; the count taken. */
 	ssize_t (*send)(struct conn_io *, const void *p, size_t n);
-	/* No more replies: end the write side (a FIN).  -1 if it failed. */
-	int (*shutdown)(struct conn_io *);
+	/* No more replies: end the write side (a FIN).  clean as for
+	 * close: may the end say the exchange is complete?  -1 if it
+	 * failed. */
+	int (*shutdown)(struct conn_io *, bool clean);
 	/* Bytes the peer sent that echod has not read yet. */
 	size_t (*unread)(const struct conn_io *);
 	/* Of those, bytes recv would return now although the socket shows

@@ -47,8 +47,9 @@
  * asked of the conn_io: which readiness a read or a write waits for
  * (TLS may read to write, or write to read), and input that the socket
  * does not show (TLS: decrypted already), for which the connection's
- * event is made active rather than waited for.  A clean close (nothing
- * owed) sends TLS's close_notify; any other never does.
+ * event is made active rather than waited for.  A clean end (nothing
+ * owed, no line cut short) sends TLS's close_notify; any other never
+ * does, so that a client cannot take a cut-short echo for a whole one.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -103,6 +104,7 @@ struct conn {
 	short watching; /* EV_READ or EV_WRITE: what ev waits for */
 	enum conn_state state;
 	bool winding_down;   /* echod is shutting down */
+	bool cut_short;	     /* input went unanswered (a line too long) */
 	struct framing_hold in;	/* framing "line": a line not yet ended */
 	struct framing_buf out; /* reply bytes the kernel did not take yet */
 	size_t discarded;    /* LINGERING: input thrown away */
@@ -142,7 +144,7 @@ conn_close(struct conn *c)
 	LIST_REMOVE(c, entry);
 	if (c->watching != 0)
 		event_del(CONN_EV(c));
-	c->io.ops->close(&c->io, c->state != CONN_HANDSHAKE &&
+	c->io.ops->close(&c->io, c->state != CONN_HANDSHAKE && !c->cut_short &&
 	    c->out.len == 0 && c->in.buf.len == 0);
 	framing_buf_free(&c->in.buf);
 	framing_buf_free(&c->out);
@@ -309,7 +311,7 @@ conn_linger(struct conn *c)
 {
 	c->state = CONN_LINGERING;
 	framing_buf_free(&c->in.buf);
-	if (c->io.ops->shutdown(&c->io) == -1 ||
+	if (c->io.ops->shutdown(&c->io, !c->cut_short) == -1 ||
 	    (c->winding_down && conn_all_acked(c)) ||
 	    conn_watch(c, EV_READ) == -1)
 		conn_free(c);
@@ -403,6 +405,7 @@ tcp_conn_too_long(struct conn *c)
 	    c->shard->listener->name,
 	    addr_format(&c->peer.sa, peer, sizeof(peer)), c->lc->max_line);
 	c->state = CONN_REPLIED;
+	c->cut_short = true;
 }
 
 

@@ -323,9 +323,10 @@ tls_notify(struct conn_io *io)
 }
 
 static int
-tls_shutdown(struct conn_io *io)
+tls_shutdown(struct conn_io *io, bool clean)
 {
-	tls_notify(io);
+	if (clean)
+		tls_notify(io);
 	return shutdown(io->fd, SHUT_WR);
 }
 
