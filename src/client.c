@@ -6,13 +6,20 @@
  * awaited, up to -w seconds, before the next is sent.  A server that
  * closes after each reply (close_after_reply) is reconnected to, and a
  * refused address gives way to the next one the name resolved to.
+ *
+ * With --tls (echod-tcp) each connection is a TLS session: the handshake
+ * is part of connecting, and close_notify goes before each close.  The
+ * plain client never half-closes, so neither does the TLS one: it sends
+ * close_notify when it is done and closes, as the plain one closes.
  */
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,25 +51,51 @@ struct client {
 	struct timespec deadline; /* of the exchange under way */
 	char *reply;
 	size_t replycap;
+	bool tls;		  /* --tls */
+	struct client_tls_options tlsopt;
+	char tls_why[256];	  /* CLIENT_TLS's cause */
+};
+
+/* The long options, echod-tcp's only: values beyond any char. */
+enum {
+	CLIENT_OPT_TLS = 256,
+	CLIENT_OPT_CAFILE,
+	CLIENT_OPT_INSECURE,
+	CLIENT_OPT_SERVERNAME,
+	CLIENT_OPT_TLS_VERSION,
 };
 
 static void __attribute__((noreturn))
 usage(const struct client_ops *ops, FILE *out, int status)
 {
+	static const char tls_help[] =
+	    "  --tls       speak TLS 1.2 or 1.3, verifying the server's\n"
+	    "              certificate against the system's CAs\n"
+	    "  --cafile file\n"
+	    "              against the CA certificates in file instead\n"
+	    "  --insecure  do not verify the certificate (and say so)\n"
+	    "  --servername name\n"
+	    "              the name to verify and send (SNI); default host\n"
+	    "  --tls-version 1.2|1.3\n"
+	    "              allow only this version of TLS\n";
 	bool tcp = ops->socktype == SOCK_STREAM;
 
 	fprintf(out,
-	    "usage: %s [-4|-6]%s [-w seconds] [-m message] host [port]\n"
+	    "usage: %s [-4|-6]%s [-w seconds] [-m message]%s host [port]\n"
 	    "  -4, -6      use IPv4 or IPv6 only\n"
 	    "%s"
 	    "  -m message  send this one message and print the reply\n"
 	    "  -w seconds  how long to wait for a reply (default %g)\n"
 	    "  port        default %s\n"
+	    "%s"
 	    "Without -m, each line of input is one message.\n",
 	    ops->progname, tcp ? " [-l]" : "",
+	    tcp ? "\n       [--tls [--cafile file | --insecure] "
+		  "[--servername name]\n        [--tls-version 1.2|1.3]]" : "",
 	    tcp ? "  -l          end each message with a newline, for a tcp\n"
 		  "              listener with framing = \"line\"\n" : "",
-	    CLIENT_DEFAULT_WAIT, CLIENT_DEFAULT_PORT);
+	    CLIENT_DEFAULT_WAIT, CLIENT_DEFAULT_PORT,
+	    tcp ? tls_help : "");
 	exit(status);
 }
 
@@ -70,6 +103,17 @@ int
 client_fd(const struct client *c)
 {
 	return c->fd;
+}
+
+int
+client_tls_failed(struct client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->tls_why, sizeof(c->tls_why), fmt, ap);
+	va_end(ap);
+	return CLIENT_TLS;
 }
 
 static void
@@ -123,6 +167,10 @@ client_report(const struct client *c, int rc)
 		fprintf(stderr, "%s: %s port %s closed the connection before "
 		    "the reply was complete\n", p, c->host, c->port);
 		break;
+	case CLIENT_TLS:
+		fprintf(stderr, "%s: %s port %s: %s\n", p, c->host, c->port,
+		    c->tls_why);
+		break;
 	default:
 		fprintf(stderr, "%s: %s port %s: %s\n", p, c->host, c->port,
 		    strerror(errno));
@@ -153,16 +201,32 @@ client_try_connect(struct client *c, int fd, const struct addrinfo *ai)
 	return CLIENT_OK;
 }
 
-/* Connect to c->cur or, failing that, the addresses after it; a failure
- * leaves c->cur on the last address, and the last one's result stands. */
+/* Close the current connection, if any; under TLS after close_notify. */
+static void
+client_close(struct client *c)
+{
+	if (c->fd == -1)
+		return;
+	if (c->tls) {
+		client_start_deadline(c);
+		c->ops->tls->stop(c);
+	}
+	close(c->fd);
+	c->fd = -1;
+}
+
+/*
+ * Connect to c->cur or, failing that, the addresses after it; a failure
+ * leaves c->cur on the last address, and the last one's result stands.
+ * Under TLS the handshake follows, within what is left of the connect's
+ * deadline; a failed one is not retried at another address.
+ */
 static int
 client_connect(struct client *c)
 {
 	int rc;
 
-	if (c->fd != -1)
-		close(c->fd);
-	c->fd = -1;
+	client_close(c);
 	c->replies = 0;
 	for (; c->cur != NULL; c->cur = c->cur->ai_next) {
 		c->fd = socket(c->cur->ai_family,
@@ -172,6 +236,8 @@ client_connect(struct client *c)
 			return CLIENT_ERROR;
 		client_start_deadline(c);
 		rc = client_try_connect(c, c->fd, c->cur);
+		if (rc == CLIENT_OK && c->tls)
+			return c->ops->tls->start(c);
 		if (rc == CLIENT_OK || c->cur->ai_next == NULL)
 			return rc;
 		close(c->fd);
@@ -307,9 +373,83 @@ client_lines(struct client *c, bool interactive)
 	return rc == CLIENT_OK ? 0 : 1;
 }
 
+/* TLS option ch (--name): only where there is TLS; usage errors exit 2. */
+static void
+client_tls_option(struct client *c, int ch, const char *name, const char *arg)
+{
+	const char *p = c->ops->progname;
+
+	if (c->ops->tls == NULL) {
+		fprintf(stderr, "%s: --%s: built without OpenSSL\n", p, name);
+		exit(2);
+	}
+	switch (ch) {
+	case CLIENT_OPT_TLS:
+		c->tls = true;
+		break;
+	case CLIENT_OPT_CAFILE:
+		c->tlsopt.cafile = arg;
+		break;
+	case CLIENT_OPT_INSECURE:
+		c->tlsopt.insecure = true;
+		break;
+	case CLIENT_OPT_SERVERNAME:
+		if (*arg == '\0') {
+			fprintf(stderr, "%s: --servername: empty\n", p);
+			exit(2);
+		}
+		c->tlsopt.servername = arg;
+		break;
+	case CLIENT_OPT_TLS_VERSION:
+		if (strcmp(arg, "1.2") == 0)
+			c->tlsopt.version = 12;
+		else if (strcmp(arg, "1.3") == 0)
+			c->tlsopt.version = 13;
+		else {
+			fprintf(stderr, "%s: --tls-version: not 1.2 or "
+			    "1.3: %s\n", p, arg);
+			exit(2);
+		}
+		break;
+	}
+}
+
+/* The TLS options hang together: usage errors exit 2. */
+static void
+client_tls_check(const struct client *c)
+{
+	const char *p = c->ops->progname;
+	const struct client_tls_options *o = &c->tlsopt;
+
+	if (!c->tls && (o->cafile != NULL || o->insecure ||
+	    o->servername != NULL || o->version != 0)) {
+		fprintf(stderr, "%s: --%s: only with --tls\n", p,
+		    o->cafile != NULL ? "cafile" : o->insecure ? "insecure" :
+		    o->servername != NULL ? "servername" : "tls-version");
+		exit(2);
+	}
+	if (o->cafile != NULL && o->insecure) {
+		fprintf(stderr, "%s: --cafile and --insecure: one or the "
+		    "other\n", p);
+		exit(2);
+	}
+}
+
 int
 client_main(int argc, char *argv[], const struct client_ops *ops)
 {
+	static const struct option tls_longopts[] = {
+		{ "tls", no_argument, NULL, CLIENT_OPT_TLS },
+		{ "cafile", required_argument, NULL, CLIENT_OPT_CAFILE },
+		{ "insecure", no_argument, NULL, CLIENT_OPT_INSECURE },
+		{ "servername", required_argument, NULL,
+		    CLIENT_OPT_SERVERNAME },
+		{ "tls-version", required_argument, NULL,
+		    CLIENT_OPT_TLS_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char shortopts[] = "46hlm:w:";
+	bool tcp = ops->socktype == SOCK_STREAM;
 	struct client c = {
 		.ops = ops,
 		.port = CLIENT_DEFAULT_PORT,
@@ -321,10 +461,20 @@ client_main(int argc, char *argv[], const struct client_ops *ops)
 	const char *message = NULL;
 	char *end;
 	size_t rlen;
-	int ch, rc, status;
+	int ch, li, rc, status;
 
-	while ((ch = getopt(argc, argv, "46hlm:w:")) != -1) {
+	/* The UDP client has no long options, so parses as it always has. */
+	while ((ch = tcp ? getopt_long(argc, argv, shortopts, tls_longopts,
+	    &li) : getopt(argc, argv, shortopts)) != -1) {
 		switch (ch) {
+		case CLIENT_OPT_TLS:
+		case CLIENT_OPT_CAFILE:
+		case CLIENT_OPT_INSECURE:
+		case CLIENT_OPT_SERVERNAME:
+		case CLIENT_OPT_TLS_VERSION:
+			client_tls_option(&c, ch, tls_longopts[li].name,
+			    optarg);
+			break;
 		case '4':
 			c.family = AF_INET;
 			break;
@@ -365,6 +515,9 @@ client_main(int argc, char *argv[], const struct client_ops *ops)
 	c.host = argv[0];
 	if (argc == 2)
 		c.port = argv[1];
+	client_tls_check(&c);
+	if (c.tls && c.tlsopt.servername == NULL)
+		c.tlsopt.servername = c.host;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = c.family;
@@ -372,6 +525,10 @@ client_main(int argc, char *argv[], const struct client_ops *ops)
 	if ((rc = getaddrinfo(c.host, c.port, &hints, &c.addrs)) != 0) {
 		fprintf(stderr, "%s: %s port %s: %s\n", ops->progname, c.host,
 		    c.port, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return 1;
+	}
+	if (c.tls && ops->tls->init(&c.tlsopt, ops->progname) == -1) {
+		freeaddrinfo(c.addrs);
 		return 1;
 	}
 	c.cur = c.addrs;
@@ -388,8 +545,9 @@ client_main(int argc, char *argv[], const struct client_ops *ops)
 		status = rc == CLIENT_OK ? 0 : 1;
 	} else
 		status = client_lines(&c, isatty(STDIN_FILENO));
-	if (c.fd != -1)
-		close(c.fd);
+	client_close(&c);
+	if (c.tls)
+		ops->tls->done();
 	freeaddrinfo(c.addrs);
 	free(c.reply);
 	free(c.msg);

@@ -58,6 +58,9 @@ struct conn_io {
 	bool recv_wants_write;	/* recv (or handshake) waits to write */
 	bool send_wants_read;	/* send waits to read */
 	void *tls;		/* TLS: its SSL */
+	/* TLS: why the connection broke, when the peer broke the protocol
+	 * (a bad record, a renegotiation); NULL otherwise. */
+	const char *violation;
 };
 
 extern const struct conn_io_ops conn_io_plain;

@@ -15,6 +15,16 @@
  *
  * One thread, one epoll set, non-blocking sockets.  The expected reply
  * is the message put through --expect (echo, upper or rot13).
+ *
+ * With --tls every TCP mode runs over TLS (OpenSSL 3): a connection
+ * connects, then handshakes (S_HANDSHAKE), then goes on as before.  No
+ * session is ever resumed, so connect mode's messages/s are full
+ * handshakes a second.  slot_recv and slot_xmit stand for recv and send;
+ * as OpenSSL may need to write to read or to read to write, a slot keeps
+ * which event its next read and its next write wait for (read_on,
+ * write_on), and a write that could not finish is called again with the
+ * same length (wlen).  Bytes OpenSSL has already taken off the socket do
+ * not make it readable, so a read goes on while SSL_has_pending.
  */
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -37,6 +47,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef HAVE_OPENSSL
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#endif
+
+#include "util.h"
+
 #define PATTERN_LEN 61		/* prime: a shifted stream cannot match */
 #define RBUF_SIZE (64 * 1024)
 #define SEQ_DIGITS 8		/* udp: a message's number, in its first bytes */
@@ -47,7 +66,8 @@ enum mode { MODE_TCP, MODE_STREAM, MODE_CONNECT, MODE_UDP, MODE_IDLE };
 static const char *const mode_names[] = { "tcp", "stream", "connect",
 	"udp", "idle" };
 
-enum slot_state { S_IDLE, S_CONNECTING, S_WAITING, S_HELD, S_DEAD };
+enum slot_state { S_IDLE, S_CONNECTING, S_HANDSHAKE, S_WAITING, S_HELD,
+	S_DEAD };
 
 struct slot {
 	int fd;
@@ -55,7 +75,18 @@ struct slot {
 	uint64_t sent, received; /* this message's, or the stream's, bytes */
 	uint64_t seq;		 /* udp: the message awaited */
 	double t0;		 /* when the message (or connect) started */
+	uint32_t read_on;	 /* the event the next read (or handshake
+				    step) waits for: EPOLLIN but under TLS */
+	uint32_t write_on;	 /* the next write's: EPOLLOUT but under TLS */
+#ifdef HAVE_OPENSSL
+	SSL *ssl;		 /* --tls: the session */
+	bool tls_broken;	 /* it failed: no close_notify */
+	size_t wlen;		 /* a write to call again with this length */
+#endif
 };
+
+/* --tls-version; TLS_ANY: 1.2 or 1.3. */
+enum tls_version { TLS_ANY, TLS_1_2, TLS_1_3 };
 
 static struct {
 	enum mode mode;
@@ -63,6 +94,10 @@ static struct {
 	double duration, timeout;
 	bool json, quiet;
 	const char *expect, *host, *port;
+	bool tls, insecure;	/* --tls, --insecure */
+	const char *cafile;	/* --cafile: NULL for the system's CAs */
+	const char *servername; /* --servername: NULL for the host */
+	enum tls_version tls_version;
 } opt = { .conns = 1, .size = 64, .window = 256 * 1024, .sources = 1,
 	.duration = 10, .timeout = 1, .expect = "echo" };
 
@@ -81,6 +116,7 @@ static int nidle, ndead; /* slots to reconnect; slots given up */
 static int nstarted;	 /* idle: slots opened so far */
 static int ep;
 static volatile sig_atomic_t interrupted;
+static char tls_protocol[32], tls_cipher[64]; /* the first handshake's */
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 die(const char *fmt, ...)
@@ -236,12 +272,217 @@ watch(struct slot *s, uint32_t events, int op)
 		die("epoll_ctl: %s", strerror(errno));
 }
 
+#ifdef HAVE_OPENSSL
+static SSL_CTX *tls_ctx;
+static const char *tls_name; /* verified, and sent unless an address */
+static bool tls_numeric;     /* it is an address: no SNI */
+static bool tls_told;	     /* a failure has been told */
+
+/* The reason of the oldest error OpenSSL queued, and the queue cleared. */
+static const char *
+tls_reason(char *buf, size_t len)
+{
+	unsigned long e = ERR_get_error();
+	const char *r = ERR_reason_error_string(e);
+
+	if (e == 0)
+		snprintf(buf, len, "unknown error");
+	else if (ERR_SYSTEM_ERROR(e))
+		snprintf(buf, len, "%s", strerror(ERR_GET_REASON(e)));
+	else if (r != NULL)
+		snprintf(buf, len, "%s", r);
+	else
+		ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+	return buf;
+}
+
+/* Say why the first session failed: where one fails, all usually do,
+ * and the errors count alone would not say why. */
+static void __attribute__((format(printf, 1, 2)))
+tls_tell(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (tls_told)
+		return;
+	tls_told = true;
+	fprintf(stderr, "echod-bench: %s port %s: ", opt.host, opt.port);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The context every session is made from: no session is kept, so every
+ * handshake is a full one. */
+static void
+tls_setup(void)
+{
+	char why[256];
+	int lo = opt.tls_version == TLS_1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
+	int hi = opt.tls_version == TLS_1_2 ? TLS1_2_VERSION : TLS1_3_VERSION;
+
+	if ((tls_ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(tls_ctx, lo) != 1 ||
+	    SSL_CTX_set_max_proto_version(tls_ctx, hi) != 1)
+		die("TLS: %s", tls_reason(why, sizeof(why)));
+	SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(tls_ctx, SSL_OP_NO_TICKET |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/* Partial writes count as send's do; idle sessions hold no
+	 * buffers. */
+	SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	tls_name = opt.servername != NULL ? opt.servername : opt.host;
+	tls_numeric = addr_is_numeric(tls_name);
+	if (opt.insecure) {
+		fprintf(stderr, "echod-bench: warning: --insecure: the "
+		    "server's certificate is not verified\n");
+		SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+		return;
+	}
+	SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
+	if (opt.cafile != NULL ?
+	    SSL_CTX_load_verify_locations(tls_ctx, opt.cafile, NULL) != 1 :
+	    SSL_CTX_set_default_verify_paths(tls_ctx) != 1)
+		die("%s%s: %s", opt.cafile != NULL ? "--cafile " :
+		    "the system's CAs", opt.cafile != NULL ? opt.cafile : "",
+		    tls_reason(why, sizeof(why)));
+}
+
+/*
+ * What a failed SSL call (ret; err, errno just after it) means, as recv
+ * and send would say it: -1 and EAGAIN to wait for s->read_on or
+ * s->write_on (*on), 0 at the end of the stream, -1 and errno on an error.
+ */
+static ssize_t
+tls_failed(struct slot *s, int ret, int err, uint32_t *on)
+{
+	char why[256];
+
+	switch (SSL_get_error(s->ssl, ret)) {
+	case SSL_ERROR_WANT_READ:
+		*on = EPOLLIN;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		*on = EPOLLOUT;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0; /* close_notify, or EOF */
+	case SSL_ERROR_SYSCALL:
+		s->tls_broken = true;
+		if (err == 0 && ERR_peek_error() == 0)
+			return 0;
+		errno = err == 0 || err == EAGAIN || err == EINTR ? EIO : err;
+		ERR_clear_error();
+		return -1;
+	default:
+		s->tls_broken = true;
+		tls_tell("TLS%s: %s", SSL_is_init_finished(s->ssl) ? "" :
+		    " handshake", tls_reason(why, sizeof(why)));
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+static ssize_t
+tls_recv(struct slot *s, void *buf, size_t len)
+{
+	size_t n;
+
+	ERR_clear_error();
+	errno = 0;
+	if (SSL_read_ex(s->ssl, buf, len, &n) == 1) {
+		s->read_on = EPOLLIN;
+		return (ssize_t)n;
+	}
+	return tls_failed(s, 0, errno, &s->read_on);
+}
+
+static ssize_t
+tls_send(struct slot *s, const void *buf, size_t len)
+{
+	size_t n;
+
+	/* OpenSSL wants a write that could not go called again with the
+	 * same bytes: the window may have grown since, the bytes not. */
+	if (s->wlen != 0)
+		len = s->wlen;
+	ERR_clear_error();
+	errno = 0;
+	if (SSL_write_ex(s->ssl, buf, len, &n) == 1) {
+		s->wlen = 0;
+		s->write_on = EPOLLOUT;
+		return (ssize_t)n;
+	}
+	s->wlen = len;
+	if (tls_failed(s, 0, errno, &s->write_on) == 0)
+		errno = EPIPE; /* the server has closed */
+	return -1;
+}
+
+/* A session's end: close_notify if it is sound (the reset follows). */
+static void
+tls_close(struct slot *s)
+{
+	if (s->ssl == NULL)
+		return;
+	ERR_clear_error();
+	if (!s->tls_broken && SSL_is_init_finished(s->ssl))
+		(void)SSL_shutdown(s->ssl);
+	ERR_clear_error();
+	SSL_free(s->ssl);
+	s->ssl = NULL;
+	s->wlen = 0;
+}
+#endif
+
+/* recv(2) on s, through its session under --tls. */
+static ssize_t
+slot_recv(struct slot *s, void *buf, size_t len)
+{
+#ifdef HAVE_OPENSSL
+	if (s->ssl != NULL)
+		return tls_recv(s, buf, len);
+#endif
+	return recv(s->fd, buf, len, 0);
+}
+
+/* send(2) on s, through its session under --tls. */
+static ssize_t
+slot_xmit(struct slot *s, const void *buf, size_t len)
+{
+#ifdef HAVE_OPENSSL
+	if (s->ssl != NULL)
+		return tls_send(s, buf, len);
+#endif
+	return send(s->fd, buf, len, MSG_NOSIGNAL);
+}
+
+/* Has s's session bytes from the socket that a read would return? */
+static bool
+slot_pending(const struct slot *s)
+{
+#ifdef HAVE_OPENSSL
+	return s->ssl != NULL && SSL_has_pending(s->ssl) == 1;
+#else
+	(void)s;
+	return false;
+#endif
+}
+
 /* Close s; a TCP one with a reset, so that it leaves no TIME_WAIT. */
 static void
 slot_close(struct slot *s, enum slot_state next)
 {
 	struct linger lg = { 1, 0 };
 
+#ifdef HAVE_OPENSSL
+	tls_close(s);
+#endif
 	if (s->fd != -1) {
 		if (opt.mode != MODE_UDP)
 			(void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg,
@@ -306,6 +547,8 @@ slot_connect(struct slot *s)
 			    strerror(errno));
 	}
 	s->sent = s->received = 0;
+	s->read_on = EPOLLIN;
+	s->write_on = EPOLLOUT;
 	s->t0 = now();
 	if (connect(s->fd, target->ai_addr, target->ai_addrlen) == -1 &&
 	    errno != EINPROGRESS) {
@@ -332,6 +575,8 @@ slot_send(struct slot *s)
 		if (n == 0)
 			return;
 	} else {
+		if (s->sent >= (uint64_t)opt.size)
+			return; /* TLS: woken for a read that wanted to write */
 		if (opt.mode == MODE_UDP)
 			number_message(s->seq, msg);
 		p += s->sent;
@@ -339,7 +584,7 @@ slot_send(struct slot *s)
 		if (s->sent == 0 && opt.mode != MODE_CONNECT)
 			s->t0 = now();
 	}
-	if ((w = send(s->fd, p, n, MSG_NOSIGNAL)) == -1) {
+	if ((w = slot_xmit(s, p, n)) == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    (opt.mode == MODE_UDP && errno == ECONNREFUSED))
 			w = 0;
@@ -357,10 +602,12 @@ slot_send(struct slot *s)
 static uint32_t
 slot_events(const struct slot *s)
 {
+	if (s->state == S_HANDSHAKE || s->state == S_HELD)
+		return s->read_on;
 	if (opt.mode == MODE_STREAM)
-		return EPOLLIN | (s->sent - s->received < (uint64_t)opt.window ?
-		    EPOLLOUT : 0);
-	return s->sent < (uint64_t)opt.size ? EPOLLOUT : EPOLLIN;
+		return s->read_on | (s->sent - s->received <
+		    (uint64_t)opt.window ? s->write_on : 0);
+	return s->sent < (uint64_t)opt.size ? s->write_on : s->read_on;
 }
 
 /* A whole reply is in: count it and go on. */
@@ -389,38 +636,40 @@ slot_replied(struct slot *s)
 	slot_send(s);
 }
 
-static void
-slot_read(struct slot *s)
+/* One read on s: true if it took bytes and s goes on reading. */
+static bool
+slot_read_once(struct slot *s)
 {
 	const unsigned char *expected;
 	unsigned char seq[SEQ_DIGITS];
 	ssize_t n;
 	size_t left, k;
 
-	if ((n = recv(s->fd, rbuf, sizeof(rbuf), 0)) == -1) {
+	if ((n = slot_recv(s, rbuf, sizeof(rbuf))) == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return;
+			return false;
+		/* udp: an earlier datagram's ICMP; the time-out counts. */
 		if (opt.mode == MODE_UDP && errno == ECONNREFUSED)
-			return; /* an earlier datagram's ICMP; the time-out counts */
+			return false;
 		slot_error(s);
-		return;
+		return false;
 	}
 	if (n == 0 || s->state == S_HELD) {
 		/* EOF, or bytes nobody asked for. */
 		if (n > 0)
 			stats.mismatches++;
 		slot_error(s);
-		return;
+		return false;
 	}
 	stats.bytes += n;
 	if (opt.mode == MODE_STREAM) {
 		if (memcmp(rbuf, stream_want + s->received % PATTERN_LEN, n)) {
 			stats.mismatches++;
 			slot_error(s);
-			return;
+			return false;
 		}
 		s->received += n;
-		return;
+		return true;
 	}
 	if (opt.mode == MODE_UDP) {
 		k = number_message(s->seq, seq);
@@ -430,19 +679,114 @@ slot_read(struct slot *s)
 		else if (memcmp(rbuf, seq, k) == 0)
 			slot_replied(s);
 		/* else a late reply to a message already counted lost */
-		return;
+		return true;
 	}
 	left = (size_t)opt.size - s->received;
 	expected = want + s->received;
 	if ((size_t)n > left || memcmp(rbuf, expected, n)) {
 		stats.mismatches++;
 		slot_error(s);
-		return;
+		return false;
 	}
 	s->received += n;
 	if (s->received == (uint64_t)opt.size)
 		slot_replied(s);
+	return s->fd != -1;
 }
+
+/* Read what s has: under TLS also what its session took off the socket
+ * already, which epoll cannot tell of. */
+static void
+slot_read(struct slot *s)
+{
+	while (slot_read_once(s) && slot_pending(s))
+		continue;
+}
+
+/* s is connected (and under TLS, its handshake done): the first message. */
+static void
+slot_ready(struct slot *s)
+{
+	s->state = S_WAITING;
+	if (opt.mode != MODE_CONNECT)
+		s->t0 = now();
+	slot_send(s);
+}
+
+#ifdef HAVE_OPENSSL
+/* One step of s's handshake; once it is done, the first message. */
+static void
+slot_handshake(struct slot *s)
+{
+	ssize_t r;
+	long v;
+	int n, err;
+	bool mismatch;
+
+	ERR_clear_error();
+	errno = 0;
+	if ((n = SSL_connect(s->ssl)) == 1) {
+		if (tls_protocol[0] == '\0') {
+			snprintf(tls_protocol, sizeof(tls_protocol), "%s",
+			    SSL_get_version(s->ssl));
+			snprintf(tls_cipher, sizeof(tls_cipher), "%s",
+			    SSL_get_cipher_name(s->ssl));
+		}
+		s->read_on = EPOLLIN;
+		slot_ready(s);
+		return;
+	}
+	err = errno;
+	/* A certificate that fails will fail every handshake: stop. */
+	v = SSL_get_verify_result(s->ssl);
+	mismatch = v == X509_V_ERR_HOSTNAME_MISMATCH ||
+	    v == X509_V_ERR_IP_ADDRESS_MISMATCH;
+	if (!opt.insecure && v != X509_V_OK)
+		die("%s port %s: certificate verification failed: %s%s%s",
+		    opt.host, opt.port, X509_verify_cert_error_string(v),
+		    mismatch ? ": the certificate is not for " : "",
+		    mismatch ? tls_name : "");
+	if ((r = tls_failed(s, n, err, &s->read_on)) == -1 && errno == EAGAIN)
+		return;
+	s->tls_broken = true;
+	if (r == 0)
+		tls_tell("TLS handshake: the server closed the connection");
+	else if (errno != EPROTO) /* which tls_failed told */
+		tls_tell("TLS handshake: %s", strerror(errno));
+	slot_error(s);
+}
+
+/* s is connected: begin its session. */
+static void
+slot_tls_start(struct slot *s)
+{
+	char why[256];
+
+	ERR_clear_error();
+	if ((s->ssl = SSL_new(tls_ctx)) == NULL ||
+	    SSL_set_fd(s->ssl, s->fd) != 1 ||
+	    (!tls_numeric && SSL_set_tlsext_host_name(s->ssl, tls_name) != 1) ||
+	    (!opt.insecure && SSL_set1_host(s->ssl, tls_name) != 1))
+		die("TLS: %s", tls_reason(why, sizeof(why)));
+	s->tls_broken = false;
+	s->wlen = 0;
+	s->state = S_HANDSHAKE;
+	slot_handshake(s);
+}
+#else
+/* Without OpenSSL --tls is refused: no slot comes here. */
+static void
+slot_handshake(struct slot *s)
+{
+	slot_error(s);
+}
+
+static void
+slot_tls_start(struct slot *s)
+{
+	slot_error(s);
+}
+#endif
 
 static void
 slot_event(struct slot *s, uint32_t events)
@@ -456,17 +800,21 @@ slot_event(struct slot *s, uint32_t events)
 			slot_error(s);
 			return;
 		}
-		s->state = S_WAITING;
-		if (opt.mode != MODE_CONNECT)
-			s->t0 = now();
-		slot_send(s);
+		if (opt.tls)
+			slot_tls_start(s);
+		else
+			slot_ready(s);
+	} else if (s->state == S_HANDSHAKE) {
+		slot_handshake(s);
 	} else {
-		if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		if (events & (s->read_on | EPOLLERR | EPOLLHUP))
 			slot_read(s);
-		if (s->state == S_WAITING && (events & EPOLLOUT))
+		if (s->state == S_WAITING && (events & s->write_on))
 			slot_send(s);
 	}
-	if (s->state == S_WAITING || s->state == S_CONNECTING)
+	/* A held session may be left wanting to write. */
+	if (s->state == S_WAITING || s->state == S_CONNECTING ||
+	    s->state == S_HANDSHAKE || (s->state == S_HELD && opt.tls))
 		watch(s, slot_events(s), EPOLL_CTL_MOD);
 }
 
@@ -500,6 +848,16 @@ report(double elapsed)
 {
 	double mps = elapsed > 0 ? stats.messages / elapsed : 0;
 	double mbs = elapsed > 0 ? stats.bytes / elapsed / 1e6 : 0;
+	char tls[160] = "";
+
+	if (opt.tls && opt.json)
+		snprintf(tls, sizeof(tls), "\"tls_protocol\": \"%s\", "
+		    "\"tls_cipher\": \"%s\", ", tls_protocol, tls_cipher);
+	else if (opt.tls && tls_protocol[0] != '\0')
+		snprintf(tls, sizeof(tls), ", %s %s", tls_protocol,
+		    tls_cipher);
+	else if (opt.tls)
+		snprintf(tls, sizeof(tls), ", TLS (no handshake completed)");
 
 	if (opt.mode == MODE_STREAM) {
 		/* Messages: the writes' worth that came back. */
@@ -508,12 +866,13 @@ report(double elapsed)
 	}
 	if (opt.json) {
 		printf("{\"mode\": \"%s\", \"connections\": %d, \"size\": %d, "
-		    "\"expect\": \"%s\", \"seconds\": %.3f, \"messages\": %llu, "
-		    "\"messages_per_s\": %.1f, \"mb_per_s\": %.3f, "
+		    "\"expect\": \"%s\", %s\"seconds\": %.3f, "
+		    "\"messages\": %llu, \"messages_per_s\": %.1f, "
+		    "\"mb_per_s\": %.3f, "
 		    "\"latency_us\": {\"p50\": %.0f, \"p99\": %.0f, "
 		    "\"p999\": %.0f}, \"errors\": %llu, \"mismatches\": %llu, "
 		    "\"lost\": %llu, \"held\": %llu}\n",
-		    mode_names[opt.mode], opt.conns, opt.size, opt.expect,
+		    mode_names[opt.mode], opt.conns, opt.size, opt.expect, tls,
 		    elapsed, (unsigned long long)stats.messages, mps, mbs,
 		    hist_quantile(0.5), hist_quantile(0.99),
 		    hist_quantile(0.999), (unsigned long long)stats.errors,
@@ -522,9 +881,9 @@ report(double elapsed)
 		    (unsigned long long)stats.held);
 		return;
 	}
-	printf("%s: %d connection%s, %d-byte messages, expect %s, %.1f s\n",
+	printf("%s: %d connection%s, %d-byte messages, expect %s, %.1f s%s\n",
 	    mode_names[opt.mode], opt.conns, opt.conns == 1 ? "" : "s",
-	    opt.size, opt.expect, elapsed);
+	    opt.size, opt.expect, elapsed, tls);
 	if (opt.mode == MODE_IDLE)
 		printf("  held        %llu\n", (unsigned long long)stats.held);
 	printf("  messages/s  %.0f\n  MB/s        %.2f\n", mps, mbs);
@@ -545,6 +904,8 @@ usage(FILE *out, int status)
 	fprintf(out,
 	    "usage: echod-bench [-jq] [-c conns] [-d seconds] [-e transform]\n"
 	    "                   [-S sources] [-s size] [-t timeout] [-w window]\n"
+	    "                   [--tls [--cafile file | --insecure]\n"
+	    "                   [--servername name] [--tls-version 1.2|1.3]]\n"
 	    "                   tcp|stream|connect|udp|idle host port\n"
 	    "  -c, --connections N  connections or UDP sockets (default 1)\n"
 	    "  -d, --duration S     seconds to run (default 10)\n"
@@ -559,7 +920,15 @@ usage(FILE *out, int status)
 	    "  -t, --timeout S      udp: a reply later than this is lost\n"
 	    "                       (default 1)\n"
 	    "  -w, --window N       stream: bytes in flight per connection\n"
-	    "                       (default 262144)\n");
+	    "                       (default 262144)\n"
+	    "  --tls                TCP modes over TLS (1.2 or 1.3), the\n"
+	    "                       certificate verified against the\n"
+	    "                       system's CAs; no session is resumed\n"
+	    "  --cafile FILE        against the CAs in FILE instead\n"
+	    "  --insecure           do not verify the certificate\n"
+	    "  --servername NAME    the name to verify and send (SNI)\n"
+	    "                       (default host)\n"
+	    "  --tls-version V      1.2 or 1.3 only\n");
 	exit(status);
 }
 
@@ -577,6 +946,49 @@ number(const char *arg, const char *name, long lo, long hi)
 	return v;
 }
 
+/* The long options without a letter: values beyond any char. */
+enum {
+	OPT_TLS = 256,
+	OPT_CAFILE,
+	OPT_INSECURE,
+	OPT_SERVERNAME,
+	OPT_TLS_VERSION,
+};
+
+/* A TLS option, where there is TLS. */
+static void
+tls_option(int ch, const char *name, const char *arg)
+{
+#ifndef HAVE_OPENSSL
+	die("--%s: built without OpenSSL", name);
+#endif
+	switch (ch) {
+	case OPT_TLS:
+		opt.tls = true;
+		break;
+	case OPT_CAFILE:
+		opt.cafile = arg;
+		break;
+	case OPT_INSECURE:
+		opt.insecure = true;
+		break;
+	case OPT_SERVERNAME:
+		if (*arg == '\0')
+			die("--servername: empty");
+		opt.servername = arg;
+		break;
+	case OPT_TLS_VERSION:
+		if (strcmp(arg, "1.2") == 0)
+			opt.tls_version = TLS_1_2;
+		else if (strcmp(arg, "1.3") == 0)
+			opt.tls_version = TLS_1_3;
+		else
+			die("--tls-version: \"%s\" is not 1.2 or 1.3", arg);
+		break;
+	}
+	(void)name;
+}
+
 static void
 parse_options(int argc, char *argv[])
 {
@@ -591,13 +1003,25 @@ parse_options(int argc, char *argv[])
 		{ "size", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "window", required_argument, NULL, 'w' },
+		{ "tls", no_argument, NULL, OPT_TLS },
+		{ "cafile", required_argument, NULL, OPT_CAFILE },
+		{ "insecure", no_argument, NULL, OPT_INSECURE },
+		{ "servername", required_argument, NULL, OPT_SERVERNAME },
+		{ "tls-version", required_argument, NULL, OPT_TLS_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch, i;
+	int ch, i, li;
 
 	while ((ch = getopt_long(argc, argv, "c:d:e:hjqS:s:t:w:", longopts,
-	    NULL)) != -1) {
+	    &li)) != -1) {
 		switch (ch) {
+		case OPT_TLS:
+		case OPT_CAFILE:
+		case OPT_INSECURE:
+		case OPT_SERVERNAME:
+		case OPT_TLS_VERSION:
+			tls_option(ch, longopts[li].name, optarg);
+			break;
 		case 'c':
 			opt.conns = (int)number(optarg, "connections", 1,
 			    1000000);
@@ -645,6 +1069,15 @@ parse_options(int argc, char *argv[])
 	opt.mode = (enum mode)i;
 	opt.host = argv[optind + 1];
 	opt.port = argv[optind + 2];
+	if (!opt.tls && (opt.cafile != NULL || opt.insecure ||
+	    opt.servername != NULL || opt.tls_version != TLS_ANY))
+		die("--%s: only with --tls", opt.cafile != NULL ? "cafile" :
+		    opt.insecure ? "insecure" : opt.servername != NULL ?
+		    "servername" : "tls-version");
+	if (opt.cafile != NULL && opt.insecure)
+		die("--cafile and --insecure: one or the other");
+	if (opt.tls && opt.mode == MODE_UDP)
+		die("--tls: not in udp mode");
 }
 
 int
@@ -668,6 +1101,10 @@ main(int argc, char *argv[])
 		die("epoll_create1: %s", strerror(errno));
 	if ((slots = calloc(opt.conns, sizeof(*slots))) == NULL)
 		die("out of memory");
+#ifdef HAVE_OPENSSL
+	if (opt.tls)
+		tls_setup();
+#endif
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -721,6 +1158,9 @@ main(int argc, char *argv[])
 	for (i = 0; i < opt.conns; i++)
 		slot_close(&slots[i], S_DEAD);
 	free(slots);
+#ifdef HAVE_OPENSSL
+	SSL_CTX_free(tls_ctx);
+#endif
 	freeaddrinfo(target);
 	free(msg);
 	free(want);

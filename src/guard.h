@@ -24,7 +24,8 @@ enum refusal {
 	REFUSED_LIMIT, /* max_connections, max_connections_per_ip */
 	REFUSED_RATE,  /* udp: udp_rate */
 	REFUSED_LOOP,  /* udp: source port or address never answered */
-	REFUSED_TLS,   /* tcp with tls: the handshake failed or timed out */
+	REFUSED_TLS,   /* tcp with tls: the handshake failed or timed out,
+			* or the client broke the protocol later */
 	REFUSED_KINDS,
 };
 

@@ -465,6 +465,7 @@ tcp_conn_read(struct conn *c)
 	const struct echod_listener_config *lc = c->lc;
 	unsigned char *p = c->shard->worker->rbuf;
 	size_t room = WORKER_READ_SIZE;
+	char what[128];
 	ssize_t n;
 	int rc;
 
@@ -482,7 +483,13 @@ tcp_conn_read(struct conn *c)
 			conn_next(c);
 			return;
 		}
-		conn_debug(c, "%s", strerror(errno));
+		if (c->io.violation != NULL) {
+			snprintf(what, sizeof(what), "TLS: %s",
+			    c->io.violation);
+			listener_refused(c->shard, &c->peer.sa, REFUSED_TLS,
+			    what);
+		} else
+			conn_debug(c, "%s", strerror(errno));
 		conn_free(c);
 		return;
 	}
@@ -511,7 +518,7 @@ tcp_conn_read(struct conn *c)
 static void
 tcp_conn_handshake(struct conn *c)
 {
-	char why[128];
+	char why[128], what[160];
 	int r;
 
 	if ((r = c->io.ops->handshake(&c->io, why, sizeof(why))) == 0) {
@@ -520,10 +527,11 @@ tcp_conn_handshake(struct conn *c)
 	}
 	if (r == -1) {
 		/* Empty why: gone before a word, as a port scan is. */
-		if (why[0] != '\0')
+		if (why[0] != '\0') {
+			snprintf(what, sizeof(what), "TLS handshake: %s", why);
 			listener_refused(c->shard, &c->peer.sa, REFUSED_TLS,
-			    why);
-		else
+			    what);
+		} else
 			conn_debug(c, "gone before the TLS handshake");
 		conn_free(c);
 		return;
@@ -789,9 +797,8 @@ tcp_stats_text(const struct listener_stats *st, char *buf, size_t len)
 #define N(x) ((unsigned long long)(x))
 	snprintf(buf, len, "%llu connections (%llu open), %llu "
 	    "messages (%llu bytes), %llu replies (%llu bytes), %llu "
-	    "closed idle; refused %llu by allow/deny, %llu at a limit; "
-	    "%llu failed TLS handshakes; "
-	    "%llu messages over log_rate not logged",
+	    "closed idle; refused %llu by allow/deny, %llu at a limit, "
+	    "%llu for TLS; %llu messages over log_rate not logged",
 	    N(st->accepted), N(st->open), N(st->messages_in),
 	    N(st->bytes_in), N(st->messages_out), N(st->bytes_out),
 	    N(st->idle_closed), N(st->refused[REFUSED_ACL]),

@@ -73,6 +73,20 @@ tls_keylog(const SSL *ssl, const char *line)
 		(void)!writev(ctx->keylog_fd, iov, 2);
 }
 
+/* SSL_CTX_set_info_callback's: a client's renegotiation, refused with
+ * a no_renegotiation alert, breaks its connection (tls_recv), so that it
+ * is counted and logged as any other violation. */
+static void
+tls_info(const SSL *ssl, int where, int ret)
+{
+	struct conn_io *io;
+
+	if ((where & SSL_CB_WRITE_ALERT) == SSL_CB_WRITE_ALERT &&
+	    (ret & 0xff) == SSL_AD_NO_RENEGOTIATION &&
+	    (io = SSL_get_app_data(ssl)) != NULL)
+		io->violation = "renegotiation refused";
+}
+
 /* Can path be opened for reading?  If not, why in err. */
 static bool
 readable(const char *path, char *err, size_t errlen)
@@ -156,6 +170,7 @@ tls_context_new(const char *certificate, const char *key, const char *keylog,
 	/* Each connection is its own: no session cache to grow. */
 	SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(s, 0);
+	SSL_CTX_set_info_callback(s, tls_info);
 
 	*which = TLS_CERTIFICATE;
 	if (!readable(certificate, err, errlen))
@@ -217,6 +232,8 @@ tls_context_not_after(const struct tls_context *ctx)
 static int
 tls_result(struct conn_io *io, int r, bool reading)
 {
+	unsigned long e;
+
 	switch (SSL_get_error(io->tls, r)) {
 	case SSL_ERROR_WANT_READ:
 		if (!reading)
@@ -234,6 +251,9 @@ tls_result(struct conn_io *io, int r, bool reading)
 		ERR_clear_error();
 		return errno == 0 ? 0 : -1;
 	default:
+		e = ERR_peek_last_error();
+		io->violation = ERR_reason_error_string(e) != NULL ?
+		    ERR_reason_error_string(e) : "a TLS protocol error";
 		ERR_clear_error();
 		errno = EPROTO;
 		return -1;
@@ -284,9 +304,12 @@ tls_recv(struct conn_io *io, void *p, size_t n)
 	ERR_clear_error();
 	errno = 0;
 	io->recv_wants_write = false;
-	if ((r = SSL_read(io->tls, p, n > INT_MAX ? INT_MAX : (int)n)) > 0)
-		return r;
-	return tls_result(io, r, true);
+	r = SSL_read(io->tls, p, n > INT_MAX ? INT_MAX : (int)n);
+	if (io->violation != NULL) { /* tls_info saw a renegotiation */
+		errno = EPROTO;
+		return -1;
+	}
+	return r > 0 ? r : tls_result(io, r, true);
 }
 
 static ssize_t
@@ -386,10 +409,12 @@ conn_io_tls_init(struct conn_io *io, struct tls_context *ctx, int fd)
 		return -1;
 	}
 	SSL_set_accept_state(ssl);
+	SSL_set_app_data(ssl, io);
 	io->ops = &conn_io_tls;
 	io->fd = fd;
 	io->tls = ssl;
 	io->recv_wants_write = io->send_wants_read = false;
+	io->violation = NULL;
 	return 0;
 }
 

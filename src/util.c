@@ -52,6 +52,14 @@ addr_numeric(const char *address, int port, union sockaddr_any *sa)
 }
 
 bool
+addr_is_numeric(const char *address)
+{
+	union sockaddr_any sa;
+
+	return addr_numeric(address, 0, &sa) != 0;
+}
+
+bool
 addr_numeric_same(const char *a, int port_a, const char *b, int port_b)
 {
 	union sockaddr_any sa, sb;

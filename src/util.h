@@ -28,6 +28,8 @@ char *hostport_format(const char *host, int port, char *buf, size_t len);
 /* A numeric address and port as a socket address: its length, or 0 if
  * address is not a numeric IPv4 or IPv6 address. */
 socklen_t addr_numeric(const char *address, int port, union sockaddr_any *sa);
+/* Is address a numeric IPv4 or IPv6 address, not a name? */
+bool addr_is_numeric(const char *address);
 /* Are both numeric and the same address and port (spelt alike or not)? */
 bool addr_numeric_same(const char *a, int port_a, const char *b, int port_b);
 /* "127.0.0.1#54321" or "::1#54321", IPv4-mapped shown as IPv4, as the
