@@ -16,6 +16,7 @@ main(void)
 	srunner_add_suite(sr, framing_suite());
 	srunner_add_suite(sr, guards_suite());
 	srunner_add_suite(sr, modules_suite());
+	srunner_add_suite(sr, proxy_suite());
 	srunner_add_suite(sr, ring_suite());
 	srunner_add_suite(sr, util_suite());
 	srunner_run_all(sr, CK_NORMAL);

@@ -8,6 +8,7 @@ Suite *config_suite(void);
 Suite *framing_suite(void);
 Suite *guards_suite(void);
 Suite *modules_suite(void);
+Suite *proxy_suite(void);
 Suite *ring_suite(void);
 Suite *transform_suite(void);
 Suite *util_suite(void);
