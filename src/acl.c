@@ -104,18 +104,32 @@ longest_match(const struct acl_list *list, int family,
 	return best;
 }
 
+/* The family and the address bytes the rules compare key with. */
+static const unsigned char *
+key_address(const unsigned char key[16], int *family)
+{
+	*family = addr_key_is_ipv4(key) ? AF_INET : AF_INET6;
+	return *family == AF_INET ? key + 12 : key;
+}
+
+bool
+acl_list_holds(const struct acl_list *list, const unsigned char key[16])
+{
+	int family;
+	const unsigned char *addr = key_address(key, &family);
+
+	return longest_match(list, family, addr) != -1;
+}
+
 bool
 acl_permits(const struct acl *acl, const unsigned char key[16])
 {
-	const unsigned char *addr = key;
-	int family = AF_INET6, allow, deny;
+	const unsigned char *addr;
+	int family, allow, deny;
 
 	if (acl->allow.n == 0 && acl->deny.n == 0)
 		return true;
-	if (addr_key_is_ipv4(key)) {
-		family = AF_INET;
-		addr = key + 12;
-	}
+	addr = key_address(key, &family);
 	allow = longest_match(&acl->allow, family, addr);
 	deny = longest_match(&acl->deny, family, addr);
 	if (allow == -1 && deny == -1)

@@ -38,6 +38,8 @@ int acl_prefix_parse(const char *text, struct acl_prefix *, char *err,
 /* May the client at key (its address as addr_key() gives it) come in?
  * Always true for an empty acl. */
 bool acl_permits(const struct acl *, const unsigned char key[16]);
+/* Does a prefix of list hold the address at key? */
+bool acl_list_holds(const struct acl_list *, const unsigned char key[16]);
 void acl_free(struct acl *);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 
+#include "acl.h"
 #include "admit.h"
 #include "guard.h"
 #include "config.h"
@@ -254,40 +255,52 @@ admit_pause(struct echod_server *srv, int why)
 
 bool
 admit_client(struct listener *l, const struct sockaddr *sa,
-    unsigned char count_key[16], struct guard_refusal *r)
+    unsigned char count_key[16], struct guard_refusal *r,
+    enum admit_step step)
 {
+	static const struct acl anyone;
 	struct echod_server *srv = l->server;
 	struct admission *adm = &srv->adm;
 	const struct echod_limits *lim = &l->conf->limits;
 	const struct listener *sib;
 	struct guard_tcp g = {
-		.acl = &l->conf->acl,
+		.acl = step == ADMIT_CONNECTION ? &anyone : &l->conf->acl,
 		.open = adm->open,
-		.max = (uint64_t)srv->config->limits.max_connections,
-		.listener_max = (uint64_t)lim->max_connections,
-		.peer_max = (uint64_t)lim->max_connections_per_ip,
 	};
 	unsigned char key[16];
-	struct peer *p;
+	struct peer *p = NULL;
 
 	admit_pause_over(adm);
 	addr_key(sa, key);
-	addr_key_prefix(key, srv->config->ipv6_prefix, count_key);
+	memset(count_key, 0, 16);
+	if (step != ADMIT_PEER) {
+		g.max = (uint64_t)srv->config->limits.max_connections;
+		g.listener_max = (uint64_t)lim->max_connections;
+	}
 	/* The configured listener's: a name may have several addresses. */
 	if (g.listener_max > 0)
 		TAILQ_FOREACH(sib, &srv->listeners, entry)
 			if (sib->conf == l->conf)
 				g.listener_open += sib->open;
-	if ((p = peer_find(adm, count_key, false)) != NULL)
-		g.peer_open = p->count;
+	if (step != ADMIT_CONNECTION) {
+		g.peer_max = (uint64_t)lim->max_connections_per_ip;
+		addr_key_prefix(key, srv->config->ipv6_prefix, count_key);
+		if ((p = peer_find(adm, count_key, false)) != NULL)
+			g.peer_open = p->count;
+	}
 	if (!guard_tcp_client(&g, key, r))
 		return false;
-	if (p == NULL && (p = peer_find(adm, count_key, true)) == NULL) {
-		r->why = REFUSED_LIMIT;
-		snprintf(r->what, sizeof(r->what), "out of memory");
-		return false;
+	if (step != ADMIT_CONNECTION) {
+		if (p == NULL &&
+		    (p = peer_find(adm, count_key, true)) == NULL) {
+			r->why = REFUSED_LIMIT;
+			snprintf(r->what, sizeof(r->what), "out of memory");
+			return false;
+		}
+		p->count++;
 	}
-	p->count++;
+	if (step == ADMIT_PEER)
+		return true; /* counted as a connection when accepted */
 	l->open++;
 	l->accepted++;
 	if (++adm->open >= adm->fd_cap)

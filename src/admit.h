@@ -42,14 +42,32 @@ bool admit_paused(const struct echod_server *srv);
 /* Log how often and how long accepting paused, if it did; free. */
 void admit_fini(struct echod_server *srv);
 /*
- * May the client at sa, just accepted on l, stay (guard.c decides)?  True
- * if so, and it is counted under count_key, its address or its IPv6
- * prefix as ipv6_prefix had it then; false with *r filled in if not.
+ * What admit_client weighs.  A plain connection is weighed whole.  On a
+ * listener with proxy_protocol, in two steps: as it is accepted, the
+ * connection (the counts in all and the listener's), and once its
+ * PROXY header has named the client, the client (allow/deny and
+ * max_connections_per_ip, under the header's address).
+ */
+enum admit_step {
+	ADMIT_ALL,
+	ADMIT_CONNECTION,
+	ADMIT_PEER,
+};
+
+/*
+ * May the client at sa, just accepted on l, stay (guard.c decides), as
+ * far as step weighs it?  True if so; then, unless step is
+ * ADMIT_CONNECTION, it is counted under count_key, its address or its
+ * IPv6 prefix as ipv6_prefix had it then (ADMIT_CONNECTION: count_key is
+ * all zero, under which no client is counted).  False with *r filled in
+ * if not.
  */
 bool admit_client(struct listener *l, const struct sockaddr *sa,
-    unsigned char count_key[16], struct guard_refusal *r);
+    unsigned char count_key[16], struct guard_refusal *r,
+    enum admit_step step);
 /* A connection admitted on l has closed: uncount it from count_key,
- * what admit_client counted it under, whatever ipv6_prefix is now. */
+ * what admit_client counted it under (all zero: its client was never
+ * counted), whatever ipv6_prefix is now. */
 void admit_release(struct listener *l, const unsigned char count_key[16]);
 /* Pause accepting: accept(2) failed with why (EMFILE, ENFILE...), to be
  * tried again on a timer; or, with why 0, every connection the

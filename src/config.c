@@ -141,6 +141,10 @@ static const struct config_option listener_options[] = {
 	    .offset = LISTENER_FIELD(acl.deny), .parse = parse_acl },
 	{ .name = "tls", .type = CONFIG_TYPE_GROUP,
 	    .offset = LISTENER_FIELD(tls), .parse = parse_tls },
+	{ .name = "proxy_protocol", .type = CONFIG_TYPE_BOOL,
+	    .offset = LISTENER_FIELD(proxy_protocol) },
+	{ .name = "proxy_from", .type = CONFIG_TYPE_NONE,
+	    .offset = LISTENER_FIELD(proxy_from), .parse = parse_acl },
 	{ .name = NULL },
 };
 
@@ -955,6 +959,13 @@ validate_listener(struct config_parser *p, const config_setting_t *s,
 			    "tcp listeners");
 	if (MEMBER("tls") != NULL && !tcp)
 		parser_error(p, MEMBER("tls"), "TLS is for tcp listeners");
+	if (a->proxy_protocol && a->proxy_from.n == 0)
+		parser_error(p, MEMBER("proxy_protocol"), "needs proxy_from: "
+		    "the balancers' addresses, the only ones whose headers "
+		    "are believed");
+	if (!a->proxy_protocol && MEMBER("proxy_from") != NULL)
+		parser_error(p, MEMBER("proxy_from"), "applies only with "
+		    "proxy_protocol = true");
 	if (a->close_after_reply && !tcp)
 		parser_error(p, MEMBER("close_after_reply"),
 		    "only tcp listeners close");
@@ -1187,6 +1198,7 @@ config_unref(struct echod_config *conf)
 		free(conf->listeners[i].address);
 		transform_chain_free(conf->listeners[i].transform);
 		acl_free(&conf->listeners[i].acl);
+		free(conf->listeners[i].proxy_from.prefixes);
 		config_tls_free(conf->listeners[i].tls);
 	}
 	free(conf->listeners);

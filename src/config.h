@@ -24,6 +24,7 @@
 #define ECHOD_SHUTDOWN_LIMIT 3600	/* shutdown_timeout's ceiling */
 #define ECHOD_HANDSHAKE_LIMIT 3600	/* handshake_timeout's ceiling */
 #define ECHOD_CERT_WARN_DAYS 14		/* warn of a certificate's end */
+#define ECHOD_PROXY_SECONDS 5		/* to send the whole PROXY header */
 
 enum echod_protocol {
 	ECHOD_PROTO_TCP,
@@ -78,6 +79,10 @@ struct echod_listener_config {
 	struct timeval idle;	/* limits.idle_timeout, for libevent */
 	struct acl acl;		/* who may connect or send */
 	struct echod_tls_config *tls; /* tcp: NULL unless it has a tls group */
+	/* Each client comes through a balancer in proxy_from, which says
+	 * who the client is in a PROXY protocol header first. */
+	bool proxy_protocol;
+	struct acl_list proxy_from;
 	int line;		/* where it was defined, for messages */
 };
 

@@ -409,9 +409,8 @@ static bool
 console_instructor(const struct console *con, const unsigned char key[16])
 {
 	const struct echod_console_config *cc = &con->srv->config->console;
-	struct acl only = { cc->instructors, { NULL, 0 } };
 
-	return cc->instructors.n > 0 && acl_permits(&only, key);
+	return acl_list_holds(&cc->instructors, key);
 }
 
 /* A stream of events for the client at key: its messages, or all. */

@@ -26,6 +26,8 @@ enum refusal {
 	REFUSED_LOOP,  /* udp: source port or address never answered */
 	REFUSED_TLS,   /* tcp with tls: the handshake failed or timed out,
 			* or the client broke the protocol later */
+	REFUSED_PROXY, /* proxy_protocol: not from proxy_from, or no valid
+			* header in time */
 	REFUSED_KINDS,
 };
 

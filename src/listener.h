@@ -146,6 +146,9 @@ struct listener {
 	struct rate_table *log_rate;
 
 	struct evconnlistener *evl; /* tcp: accepting, on the main thread */
+	/* tcp with proxy_protocol: connections whose PROXY header the main
+	 * thread is reading, before any worker has them. */
+	LIST_HEAD(, conn) proxy_waiting;
 };
 
 #ifndef TAILQ_FOREACH_SAFE /* glibc's sys/queue.h lacks it */

@@ -18,6 +18,10 @@
  * idle connection holds no buffer memory.
  *
  * A connection's life:
+ *   PROXY     proxy_protocol only, on the main thread before any worker
+ *             has it: its PROXY header, whole, under a deadline of
+ *             ECHOD_PROXY_SECONDS; then it is weighed again as the
+ *             client the header names (admit.h), and handed over.
  *   HANDSHAKE TLS only: the handshake, under its own deadline
  *             (handshake_timeout); a failure is counted as a refusal.
  *   OPEN      reading and echoing (or sending what is pending).
@@ -72,6 +76,7 @@
 #include "framing.h"
 #include "listener.h"
 #include "log.h"
+#include "proxy.h"
 #include "server_state.h"
 #include "tls.h"
 #include "transform.h"
@@ -83,6 +88,7 @@
 #define TCP_SETTLED_MS 500		 /* quiet for this long: nothing in flight */
 
 enum conn_state {
+	CONN_PROXY,
 	CONN_HANDSHAKE,
 	CONN_OPEN,
 	CONN_FLUSHING,
@@ -105,9 +111,14 @@ struct conn {
 	enum conn_state state;
 	bool winding_down;   /* echod is shutting down */
 	bool cut_short;	     /* input went unanswered (a line too long) */
-	struct framing_hold in;	/* framing "line": a line not yet ended */
+	bool quiet;	     /* a balancer's health check: not logged */
+	/* framing "line": a line not yet ended (PROXY: the header so far) */
+	struct framing_hold in;
 	struct framing_buf out; /* reply bytes the kernel did not take yet */
-	size_t discarded;    /* LINGERING: input thrown away */
+	union {
+		size_t discarded;   /* LINGERING: input thrown away */
+		uint64_t deadline;  /* PROXY: clock_ms() the header is due */
+	};
 	union sockaddr_any peer;
 	unsigned char count_key[16]; /* admitted under it (admit_client) */
 	/* The connection's one event, event_get_struct_event_size() bytes:
@@ -348,6 +359,7 @@ conn_next(struct conn *c)
 		case CONN_FLUSHING:
 			conn_free(c);
 			return;
+		case CONN_PROXY: /* the main thread's, never a worker's */
 		case CONN_REPLIED:
 			conn_linger(c);
 			return;
@@ -375,7 +387,10 @@ tcp_conn_message(void *arg, unsigned char *p, size_t len)
 
 	COUNT(c->shard->messages_in, 1);
 	COUNT(c->shard->messages_out, 1);
-	listener_answer(c->shard, lc, &c->peer.sa, p, len);
+	if (c->quiet)
+		transform_chain_apply(lc->transform, p, len);
+	else
+		listener_answer(c->shard, lc, &c->peer.sa, p, len);
 	if (lc->close_after_reply)
 		c->state = CONN_REPLIED;
 	return c->state == CONN_OPEN;
@@ -655,12 +670,204 @@ tcp_conn_start(struct worker_task *t)
 	tcp_conn_handshake(c);
 }
 
+/* --- proxy_protocol: the header, read on the main thread ---------- */
+
+static void tcp_proxy_cb(evutil_socket_t, short, void *);
+
+/* Hand c to its worker (CONN_PROXY: its header read, its client in). */
+static void
+tcp_conn_hand_over(struct conn *c)
+{
+	struct echod_server *srv = c->shard->listener->server;
+
+	c->state = CONN_OPEN;
+	c->handoff.run = tcp_conn_start;
+	worker_post(c->shard->worker, &srv->workers[0], &c->handoff);
+}
+
+/* Close c, waiting for its header, and take it off the main thread's
+ * list; what holds it on the books stays for the caller to release. */
+static void
+tcp_proxy_close(struct conn *c)
+{
+	LIST_REMOVE(c, entry);
+	if (c->watching != 0)
+		event_del(CONN_EV(c));
+	framing_buf_free(&c->in.buf);
+	close(c->io.fd);
+}
+
+/* Close c, not handed over yet, and take it off the books: refused for
+ * why if given (a PROXY refusal, counted and logged), else quietly. */
+static void
+tcp_proxy_drop(struct conn *c, const char *why)
+{
+	struct listener *l = c->shard->listener;
+
+	if (why != NULL)
+		listener_refused(&l->shards[0], &c->peer.sa, REFUSED_PROXY,
+		    why);
+	else
+		conn_debug(c, "closed before a whole PROXY header");
+	tcp_proxy_close(c);
+	tcp_conn_release(&c->handoff);
+}
+
+/* The header is in: weigh the client it names, then hand c over. */
+static void
+tcp_proxy_client(struct conn *c, const struct proxy_header *h)
+{
+	struct listener *l = c->shard->listener;
+	struct guard_refusal no;
+	unsigned char key[16];
+
+	if (!h->local) {
+		addr_key(&h->src.sa, key);
+		if (addr_key_is_bogus_source(key)) {
+			tcp_proxy_drop(c, "a PROXY header naming no client");
+			return;
+		}
+		c->peer = h->src;
+	}
+	/* A balancer's own check (LOCAL): served, not shown as the class's. */
+	c->quiet = h->local;
+	if (!admit_client(l, &c->peer.sa, key, &no, ADMIT_PEER)) {
+		listener_refused(&l->shards[0], &c->peer.sa, no.why, no.what);
+		tcp_proxy_drop(c, NULL);
+		return;
+	}
+	memcpy(c->count_key, key, sizeof(c->count_key));
+	LIST_REMOVE(c, entry);
+	if (c->watching != 0)
+		event_del(CONN_EV(c));
+	c->watching = 0;
+	framing_buf_free(&c->in.buf);
+	tcp_conn_hand_over(c);
+}
+
+/*
+ * More of c's header may be in.  It is looked at, not taken, so that
+ * what follows it stays in the socket for the worker (or for TLS); what
+ * is only the beginning of a header is taken, so that the socket does
+ * not stay readable (and the loop spin) until the rest comes.  True if
+ * c waits for more; false once it is handed over or gone.
+ */
+static bool
+tcp_proxy_read(struct conn *c)
+{
+	unsigned char buf[PROXY_HEADER_MAX], sink[PROXY_HEADER_MAX];
+	size_t have = c->in.buf.len;
+	struct proxy_header h;
+	const char *why;
+	ssize_t n;
+	int r;
+
+	if (have > 0)
+		memcpy(buf, c->in.buf.data, have);
+	n = recv(c->io.fd, buf + have, sizeof(buf) - have, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	if (n <= 0) { /* closed: a balancer's connect-only check, say */
+		tcp_proxy_drop(c, have > 0 ? "closed in its PROXY header" :
+		    NULL);
+		return false;
+	}
+	if ((r = proxy_parse(buf, have + (size_t)n, false, &h, &why)) == -1) {
+		tcp_proxy_drop(c, why);
+		return false;
+	}
+	/* Take the header's bytes (all of them there, if r == 0). */
+	n = r == 0 ? n : r - (ssize_t)have;
+	if (recv(c->io.fd, sink, (size_t)n, 0) != n ||
+	    (r == 0 && framing_buf_add(&c->in.buf, buf + have,
+	    (size_t)n) == -1)) {
+		tcp_proxy_drop(c, "out of memory or a read error");
+		return false;
+	}
+	if (r == 0)
+		return true;
+	tcp_proxy_client(c, &h);
+	return false;
+}
+
+/* Wait for (more of) c's header, until its deadline. */
+static void
+tcp_proxy_wait(struct conn *c)
+{
+	uint64_t now = clock_ms();
+	struct timeval left;
+
+	if (now >= c->deadline) {
+		tcp_proxy_drop(c, "no whole PROXY header in time");
+		return;
+	}
+	left.tv_sec = (time_t)((c->deadline - now) / 1000);
+	left.tv_usec = (suseconds_t)((c->deadline - now) % 1000 * 1000);
+	event_assign(CONN_EV(c), c->shard->listener->server->base, c->io.fd,
+	    EV_READ, tcp_proxy_cb, c);
+	c->watching = EV_READ;
+	if (event_add(CONN_EV(c), &left) == -1)
+		tcp_proxy_drop(c, "out of memory");
+}
+
+static void
+tcp_proxy_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	c->watching = 0; /* not persistent: done */
+	if (what & EV_TIMEOUT)
+		tcp_proxy_drop(c, "no whole PROXY header in time");
+	else if (tcp_proxy_read(c))
+		tcp_proxy_wait(c);
+}
+
+/* proxy_protocol: c's header first, the main thread reading it. */
+static void
+tcp_proxy_start(struct conn *c)
+{
+	struct listener *l = c->shard->listener;
+
+	c->state = CONN_PROXY;
+	c->deadline = clock_ms() + ECHOD_PROXY_SECONDS * 1000;
+	LIST_INSERT_HEAD(&l->proxy_waiting, c, entry);
+	tcp_proxy_wait(c);
+}
+
+/* Is the peer at sa one of proxy_from's balancers? */
+static bool
+tcp_proxy_trusted(const struct listener *l, const struct sockaddr *sa)
+{
+	unsigned char key[16];
+
+	addr_key(sa, key);
+	return acl_list_holds(&l->conf->proxy_from, key);
+}
+
+/* Every connection waiting for its header, closed and off the books,
+ * l left for its caller to settle (main thread). */
+static void
+tcp_proxy_close_all(struct listener *l)
+{
+	struct conn *c;
+
+	while ((c = LIST_FIRST(&l->proxy_waiting)) != NULL) {
+		tcp_proxy_close(c);
+		tcp_conn_forget(c);
+	}
+	server_conn_closed(l->server);
+}
+
+/* ------------------------------------------------------------------ */
+
 static void
 tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct listener *l = arg;
 	struct echod_server *srv = l->server;
+	bool proxied = l->conf->proxy_protocol;
 	struct worker *w;
 	struct conn *c;
 	struct guard_refusal no;
@@ -669,7 +876,14 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 
 	(void)evl;
 	/* Turned away at once: closed, so the client is not left waiting. */
-	if (!admit_client(l, sa, key, &no)) {
+	if (proxied && !tcp_proxy_trusted(l, sa)) {
+		close(fd);
+		listener_refused(&l->shards[0], sa, REFUSED_PROXY,
+		    "not one of proxy_from's balancers");
+		return;
+	}
+	if (!admit_client(l, sa, key, &no, proxied ? ADMIT_CONNECTION :
+	    ADMIT_ALL)) {
 		close(fd);
 		listener_refused(&l->shards[0], sa, no.why, no.what);
 		return;
@@ -686,19 +900,20 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	w = &srv->workers[srv->next_worker];
 	if (++srv->next_worker == srv->nworkers)
 		srv->next_worker = 0;
-	c->handoff.run = tcp_conn_start;
 	c->shard = &l->shards[w->id];
 	c->lc = l->conf;
 	config_ref(l->conf->config);
 	c->io.ops = &conn_io_plain;
 	c->io.fd = fd;
 	memcpy(c->count_key, key, sizeof(c->count_key));
-	c->state = CONN_OPEN;
 	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen :
 	    sizeof(c->peer));
 	/* Replies are small and awaited: never hold them back (Nagle). */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	worker_post(w, &srv->workers[0], &c->handoff);
+	if (proxied)
+		tcp_proxy_start(c);
+	else
+		tcp_conn_hand_over(c);
 }
 
 /*
@@ -724,6 +939,7 @@ tcp_accept_error_cb(struct evconnlistener *evl, void *arg)
 static int
 tcp_start(struct listener *l, char *err, size_t errlen)
 {
+	LIST_INIT(&l->proxy_waiting);
 	/* Backlog 0: listener_open has called listen() already. */
 	l->evl = evconnlistener_new(l->server->base, tcp_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_EXEC, 0, l->fd);
@@ -737,10 +953,12 @@ tcp_start(struct listener *l, char *err, size_t errlen)
 	return 0;
 }
 
-/* Accept no more; the connections stay on their workers. */
+/* Accept no more; the connections stay on their workers (those still
+ * in their PROXY header, never served, are closed). */
 static void
 tcp_retire(struct listener *l)
 {
+	tcp_proxy_close_all(l);
 	evconnlistener_free(l->evl);
 	l->evl = NULL;
 	close(l->fd);
@@ -772,6 +990,8 @@ tcp_stop(struct listener *l)
 	if (resets > 0)
 		log_info("%s: reset %u connection%s with input not answered",
 		    l->name, resets, resets == 1 ? "" : "s");
+	if (l->started)
+		tcp_proxy_close_all(l);
 	if (l->evl != NULL)
 		evconnlistener_free(l->evl);
 	if (l->fd != -1)
@@ -798,11 +1018,13 @@ tcp_stats_text(const struct listener_stats *st, char *buf, size_t len)
 	snprintf(buf, len, "%llu connections (%llu open), %llu "
 	    "messages (%llu bytes), %llu replies (%llu bytes), %llu "
 	    "closed idle; refused %llu by allow/deny, %llu at a limit, "
-	    "%llu for TLS; %llu messages over log_rate not logged",
+	    "%llu for PROXY, %llu for TLS; %llu messages over log_rate not "
+	    "logged",
 	    N(st->accepted), N(st->open), N(st->messages_in),
 	    N(st->bytes_in), N(st->messages_out), N(st->bytes_out),
 	    N(st->idle_closed), N(st->refused[REFUSED_ACL]),
-	    N(st->refused[REFUSED_LIMIT]), N(st->refused[REFUSED_TLS]),
+	    N(st->refused[REFUSED_LIMIT]), N(st->refused[REFUSED_PROXY]),
+	    N(st->refused[REFUSED_TLS]),
 	    N(st->unlogged));
 #undef N
 }
@@ -814,7 +1036,7 @@ const struct listener_ops listener_tcp_ops = {
 	.counts = LISTENER_COUNTS_CONNECTIONS | LISTENER_COUNTS_TRAFFIC |
 	    LISTENER_COUNTS_IDLE,
 	.refusals = 1u << REFUSED_ACL | 1u << REFUSED_LIMIT |
-	    1u << REFUSED_TLS,
+	    1u << REFUSED_PROXY | 1u << REFUSED_TLS,
 	.start = tcp_start,
 	.retire = tcp_retire,
 	.stop = tcp_stop,

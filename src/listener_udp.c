@@ -11,6 +11,13 @@
  * none over a source address's udp_rate, none that allow/deny refuse.
  * A reply is never larger than its request.
  *
+ * With proxy_protocol, each datagram must come from one of proxy_from's
+ * balancers and start with a PROXY header (v2 DGRAM, or the v1 line
+ * nginx sends); the client it names is the sender for the guards, the
+ * log and the console, and the reply, the rest transformed, goes back
+ * to the balancer without a header.  Any other datagram is dropped and
+ * counted as a PROXY refusal.
+ *
  * A socket bound to a wildcard address asks the kernel for each
  * datagram's destination (IP_PKTINFO, IPV6_PKTINFO) and sends the reply
  * from it: left to routing, the source could be another of the host's
@@ -28,9 +35,11 @@
 
 #include <event2/event.h>
 
+#include "acl.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "proxy.h"
 #include "ratelimit.h"
 #include "server_state.h"
 #include "transform.h"
@@ -172,6 +181,41 @@ udp_send(struct shard *sh, int fd, struct udp_batch *b, int n)
 	COUNT(sh->bytes_out, bytes);
 }
 
+/*
+ * proxy_protocol: the header at the start of msg[0..len-1], from the
+ * balancer at from.  Its length, with the client it names in *client
+ * (from itself for LOCAL: *local set), or -1 if the datagram is to be
+ * dropped (counted and logged here).
+ */
+static int
+udp_proxy(struct shard *sh, const struct echod_listener_config *lc,
+    const struct sockaddr *from, const unsigned char *msg, size_t len,
+    union sockaddr_any *client, bool *local)
+{
+	struct proxy_header h;
+	unsigned char key[16];
+	const char *why;
+	int r;
+
+	addr_key(from, key);
+	if (!acl_list_holds(&lc->proxy_from, key)) {
+		listener_refused(sh, from, REFUSED_PROXY,
+		    "not one of proxy_from's balancers");
+		return -1;
+	}
+	if ((r = proxy_parse(msg, len, true, &h, &why)) <= 0) {
+		listener_refused(sh, from, REFUSED_PROXY, r == 0 ?
+		    "a datagram shorter than its PROXY header" : why);
+		return -1;
+	}
+	*local = h.local;
+	if (h.local)
+		memcpy(client, from, sizeof(*client));
+	else
+		*client = h.src;
+	return r;
+}
+
 static void
 udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -182,8 +226,12 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct msghdr *h;
 	struct guard_udp g;
 	struct guard_refusal no;
+	union sockaddr_any named;
+	const struct sockaddr *client;
+	unsigned char *msg;
+	bool local;
 	size_t len;
-	int i, n, r;
+	int i, n, r, skip;
 
 	(void)what;
 	if ((n = recvmmsg(fd, b->msgs, UDP_BATCH, MSG_DONTWAIT, NULL)) == -1) {
@@ -206,11 +254,27 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			COUNT(sh->dropped, 1);
 			continue;
 		}
-		if (!guard_udp_datagram(&g, h->msg_name, &no)) {
-			listener_refused(sh, h->msg_name, no.why, no.what);
+		client = h->msg_name;
+		msg = b->data[i];
+		local = false;
+		if (lc->proxy_protocol) {
+			if ((skip = udp_proxy(sh, lc, h->msg_name, msg, len,
+			    &named, &local)) == -1)
+				continue;
+			client = &named.sa;
+			msg += skip;
+			len -= (size_t)skip;
+		}
+		if (!guard_udp_datagram(&g, client, &no)) {
+			listener_refused(sh, client, no.why, no.what);
 			continue;
 		}
-		listener_answer(sh, lc, h->msg_name, b->data[i], len);
+		/* A balancer's own check (LOCAL) is not the class's. */
+		if (local)
+			transform_chain_apply(lc->transform, msg, len);
+		else
+			listener_answer(sh, lc, client, msg, len);
+		b->iov[i].iov_base = msg;
 		b->iov[i].iov_len = len;
 		if (h->msg_controllen > 0)
 			udp_reply_source(h);
@@ -338,12 +402,13 @@ udp_stats_text(const struct listener_stats *st, char *buf, size_t len)
 #define N(x) ((unsigned long long)(x))
 	snprintf(buf, len, "%llu datagrams (%llu bytes), %llu replies "
 	    "(%llu bytes), %llu dropped; refused %llu by allow/deny, "
-	    "%llu over udp_rate, %llu from a source never answered; "
-	    "%llu over log_rate not logged",
+	    "%llu over udp_rate, %llu from a source never answered, "
+	    "%llu for PROXY; %llu over log_rate not logged",
 	    N(st->messages_in), N(st->bytes_in), N(st->messages_out),
 	    N(st->bytes_out), N(st->dropped),
 	    N(st->refused[REFUSED_ACL]), N(st->refused[REFUSED_RATE]),
-	    N(st->refused[REFUSED_LOOP]), N(st->unlogged));
+	    N(st->refused[REFUSED_LOOP]), N(st->refused[REFUSED_PROXY]),
+	    N(st->unlogged));
 #undef N
 }
 
@@ -352,7 +417,7 @@ const struct listener_ops listener_udp_ops = {
 	.socktype = SOCK_DGRAM,
 	.counts = LISTENER_COUNTS_TRAFFIC | LISTENER_COUNTS_DROPPED,
 	.refusals = 1u << REFUSED_ACL | 1u << REFUSED_RATE |
-	    1u << REFUSED_LOOP,
+	    1u << REFUSED_LOOP | 1u << REFUSED_PROXY,
 	.start = udp_start,
 	.retire = udp_retire,
 	.switch_conf = udp_switch_conf,

@@ -92,6 +92,7 @@ static const char *const refusals[REFUSED_KINDS] = {
 	[REFUSED_RATE] = "rate",
 	[REFUSED_LOOP] = "loop",
 	[REFUSED_TLS] = "tls",
+	[REFUSED_PROXY] = "proxy",
 };
 
 /* A label's value, with the three characters the format escapes. */

@@ -435,6 +435,28 @@ START_TEST(test_tls)
 }
 END_TEST
 
+/* proxy_protocol needs proxy_from, and proxy_from proxy_protocol. */
+START_TEST(test_proxy)
+{
+	struct echod_config *conf = expect_ok("listeners = ( { protocol = "
+	    "\"udp\"; port = 7; proxy_protocol = true; proxy_from = ( "
+	    "\"127.0.0.1\", \"10.0.0.0/8\" ); } );\n");
+
+	ck_assert(conf->listeners[0].proxy_protocol);
+	ck_assert_uint_eq(conf->listeners[0].proxy_from.n, 2);
+	config_unref(conf);
+	expect_errors("listeners = ( { protocol = \"tcp\"; port = 7; "
+	    "proxy_protocol = true; } );\n",
+	    "@:1: listeners[0].proxy_protocol: needs proxy_from: the "
+	    "balancers' addresses, the only ones whose headers are "
+	    "believed\n");
+	expect_errors("listeners = ( { protocol = \"tcp\"; port = 7; "
+	    "proxy_from = ( \"10.0.0.1\" ); } );\n",
+	    "@:1: listeners[0].proxy_from: applies only with proxy_protocol "
+	    "= true\n");
+}
+END_TEST
+
 /* What the man page's test walks: every table, and nothing else. */
 START_TEST(test_option_names)
 {
@@ -947,6 +969,7 @@ config_suite(void)
 	tcase_add_test(invalid, test_metrics);
 	tcase_add_test(invalid, test_console);
 	tcase_add_test(invalid, test_tls);
+	tcase_add_test(invalid, test_proxy);
 	tcase_add_test(valid, test_option_names);
 	tcase_add_test(valid, test_man_page);
 	tcase_add_test(invalid, test_wrong_types);
