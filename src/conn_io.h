@@ -40,8 +40,9 @@ struct conn_io_ops {
 	int (*shutdown)(struct conn_io *, bool clean);
 	/* Bytes the peer sent that echod has not read yet. */
 	size_t (*unread)(const struct conn_io *);
-	/* Of those, bytes recv would return now although the socket shows
-	 * nothing to read (TLS: decrypted already).  NULL: never any. */
+	/* Whether recv has input for the next call that the socket will
+	 * not announce (TLS: records OpenSSL read ahead, left when recv's
+	 * buffer filled); not 0 is yes.  NULL: never any. */
 	size_t (*pending)(const struct conn_io *);
 	/* Has the peer acknowledged every byte sent to it?  (True if that
 	 * cannot be told: then closing can cut nothing short.) */
@@ -57,6 +58,7 @@ struct conn_io {
 	int fd;
 	bool recv_wants_write;	/* recv (or handshake) waits to write */
 	bool send_wants_read;	/* send waits to read */
+	bool more;		/* TLS: recv filled its buffer, more is held */
 	void *tls;		/* TLS: its SSL */
 	/* TLS: why the connection broke, when the peer broke the protocol
 	 * (a bad record, a renegotiation); NULL otherwise. */

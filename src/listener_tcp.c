@@ -721,6 +721,10 @@ tcp_proxy_client(struct conn *c, const struct proxy_header *h)
 	struct guard_refusal no;
 	unsigned char key[16];
 
+	/* A balancer's own check (LOCAL, UNKNOWN): served, as the balancer
+	 * proxy_from trusts, not weighed as a client nor shown as the
+	 * class's; counted under no address. */
+	c->quiet = h->local;
 	if (!h->local) {
 		addr_key(&h->src.sa, key);
 		if (addr_key_is_bogus_source(key)) {
@@ -728,15 +732,15 @@ tcp_proxy_client(struct conn *c, const struct proxy_header *h)
 			return;
 		}
 		c->peer = h->src;
+		if (!admit_client(l, &c->peer.sa, key, &no, ADMIT_PEER)) {
+			listener_refused(&l->shards[0], &c->peer.sa, no.why,
+			    no.what);
+			tcp_proxy_close(c);
+			tcp_conn_release(&c->handoff);
+			return;
+		}
+		memcpy(c->count_key, key, sizeof(c->count_key));
 	}
-	/* A balancer's own check (LOCAL): served, not shown as the class's. */
-	c->quiet = h->local;
-	if (!admit_client(l, &c->peer.sa, key, &no, ADMIT_PEER)) {
-		listener_refused(&l->shards[0], &c->peer.sa, no.why, no.what);
-		tcp_proxy_drop(c, NULL);
-		return;
-	}
-	memcpy(c->count_key, key, sizeof(c->count_key));
 	LIST_REMOVE(c, entry);
 	if (c->watching != 0)
 		event_del(CONN_EV(c));

@@ -265,11 +265,12 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			msg += skip;
 			len -= (size_t)skip;
 		}
-		if (!guard_udp_datagram(&g, client, &no)) {
+		/* A balancer's own check (LOCAL) is the trusted balancer's:
+		 * not weighed as a client, nor shown as the class's. */
+		if (!local && !guard_udp_datagram(&g, client, &no)) {
 			listener_refused(sh, client, no.why, no.what);
 			continue;
 		}
-		/* A balancer's own check (LOCAL) is not the class's. */
 		if (local)
 			transform_chain_apply(lc->transform, msg, len);
 		else

@@ -223,7 +223,8 @@ metrics_write(struct echod_server *srv, struct evbuffer *out)
 	family(out, "echod_refused_total", "counter",
 	    "Clients turned away, by reason: acl (allow/deny), limit "
 	    "(max_connections...), rate (udp_rate), loop (a source never "
-	    "answered).");
+	    "answered), proxy (no valid PROXY header from proxy_from), tls "
+	    "(a TLS handshake that failed, or a later violation).");
 	for (i = 0; i < n; i++)
 		for (k = 0; k < REFUSED_KINDS; k++)
 			if (ls[i].l->ops->refusals & 1u << k)

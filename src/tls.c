@@ -167,6 +167,9 @@ tls_context_new(const char *certificate, const char *key, const char *keylog,
 	 * connection's buffer; an idle connection holds no buffers. */
 	SSL_CTX_set_mode(s, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	/* A record's header and body, and the records after it, in one read
+	 * of the socket (tls_recv). */
+	SSL_CTX_set_read_ahead(s, 1);
 	/* Each connection is its own: no session cache to grow. */
 	SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(s, 0);
@@ -296,20 +299,48 @@ tls_handshake(struct conn_io *io, char *why, size_t len)
 	}
 }
 
+/*
+ * Up to n bytes, asking the socket as seldom as it can: OpenSSL reads
+ * ahead (a record's header, its body and what follows, in one read),
+ * and the records it holds are taken without asking again.  Once n
+ * bytes are taken, whatever it still holds is io->more, for pending:
+ * epoll cannot know of it.  So is an EOF (a close_notify) or an error
+ * read with the last bytes: the next call returns it.
+ */
 static ssize_t
 tls_recv(struct conn_io *io, void *p, size_t n)
 {
+	size_t got = 0, want;
 	int r;
 
-	ERR_clear_error();
-	errno = 0;
-	io->recv_wants_write = false;
-	r = SSL_read(io->tls, p, n > INT_MAX ? INT_MAX : (int)n);
-	if (io->violation != NULL) { /* tls_info saw a renegotiation */
-		errno = EPROTO;
-		return -1;
+	io->recv_wants_write = io->more = false;
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		want = n - got > INT_MAX ? INT_MAX : n - got;
+		r = SSL_read(io->tls, (char *)p + got, (int)want);
+		if (io->violation != NULL) { /* tls_info: a renegotiation */
+			errno = EPROTO;
+			return -1;
+		}
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got == n) {
+			io->more = SSL_has_pending(io->tls) == 1;
+			return (ssize_t)got;
+		}
+		if (SSL_has_pending(io->tls) != 1)
+			return (ssize_t)got;
 	}
-	return r > 0 ? r : tls_result(io, r, true);
+	if (got > 0) {
+		/* An EOF or error comes with the next call, which nothing
+		 * else would bring about: OpenSSL has read it already. */
+		io->more = SSL_get_error(io->tls, r) != SSL_ERROR_WANT_READ;
+		ERR_clear_error();
+		return (ssize_t)got;
+	}
+	return tls_result(io, r, true);
 }
 
 static ssize_t
@@ -353,18 +384,23 @@ tls_shutdown(struct conn_io *io, bool clean)
 	return shutdown(io->fd, SHUT_WR);
 }
 
+/* What recv left in OpenSSL's hands for want of room. */
 static size_t
 tls_pending(const struct conn_io *io)
 {
-	int n = SSL_pending(io->tls);
-
-	return n > 0 ? (size_t)n : 0;
+	return io->more ? 1 : 0;
 }
 
+/* The socket's unread bytes, and OpenSSL's (at least 1 if it holds any,
+ * decrypted or not). */
 static size_t
 tls_unread(const struct conn_io *io)
 {
-	return conn_io_socket_unread(io->fd) + tls_pending(io);
+	int n = SSL_pending(io->tls);
+
+	if (n <= 0)
+		n = SSL_has_pending(io->tls) == 1;
+	return conn_io_socket_unread(io->fd) + (size_t)n;
 }
 
 static bool
@@ -413,7 +449,7 @@ conn_io_tls_init(struct conn_io *io, struct tls_context *ctx, int fd)
 	io->ops = &conn_io_tls;
 	io->fd = fd;
 	io->tls = ssl;
-	io->recv_wants_write = io->send_wants_read = false;
+	io->recv_wants_write = io->send_wants_read = io->more = false;
 	io->violation = NULL;
 	return 0;
 }
