@@ -8,8 +8,9 @@
  *   connect  C at a time: connect, send one message, read the reply,
  *            close (with a reset, so that no TIME_WAIT piles up): what
  *            the lab's client does
- *   udp      C sockets, ping-pong; a reply not back within the time-out
- *            is counted lost and the next message sent
+ *   udp      C sockets, each with up to W datagrams in flight (1 by
+ *            default: ping-pong); a reply not back within the time-out
+ *            is counted lost and another message sent in its place
  *   idle     open C connections, check each with one message, then hold
  *            them all for the duration (for measuring server memory)
  *
@@ -25,10 +26,22 @@
  * write_on), and a write that could not finish is called again with the
  * same length (wlen).  Bytes OpenSSL has already taken off the socket do
  * not make it readable, so a read goes on while SSL_has_pending.
+ *
+ * In udp mode each message carries its number in its first bytes, and a
+ * socket keeps its W messages in flight in a ring indexed by number mod
+ * W (struct flight): a reply is matched by its number, whatever the
+ * order, and the oldest numbers are the first to time out.
+ *
+ * With --proxy each TCP connection starts with a PROXY header (v1 or
+ * v2) in a write of its own, as soon as it is up and before a TLS
+ * ClientHello; each datagram starts with one (v2 DGRAM, or the TCP4/TCP6
+ * line nginx sends).  It names --proxy-source plus the slot's number mod
+ * --proxy-sources, and the socket's own port.
  */
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -61,6 +74,10 @@
 #define SEQ_DIGITS 8		/* udp: a message's number, in its first bytes */
 #define HIST_SIZE (1024 + 40 * 128)
 #define IDLE_RAMP 256		/* idle: connections being opened at a time */
+#define UDP_WINDOW_MAX 65536	/* udp: -w, datagrams in flight per socket */
+#define UDP_PAYLOAD_MAX 65507	/* the most an IPv4 datagram carries */
+#define PROXY_MAX 108		/* a v1 line (107) or a v2 header (52) */
+#define PROXY_SOURCE "192.0.2.1" /* TEST-NET-1: nobody's address */
 
 enum mode { MODE_TCP, MODE_STREAM, MODE_CONNECT, MODE_UDP, MODE_IDLE };
 static const char *const mode_names[] = { "tcp", "stream", "connect",
@@ -69,15 +86,27 @@ static const char *const mode_names[] = { "tcp", "stream", "connect",
 enum slot_state { S_IDLE, S_CONNECTING, S_HANDSHAKE, S_WAITING, S_HELD,
 	S_DEAD };
 
+/* udp: a message in flight, at its number mod -w in its socket's ring. */
+struct flight {
+	uint64_t seq;		/* its number */
+	double t0;		/* when it was sent */
+	bool out;		/* awaited: neither answered nor lost yet */
+};
+
 struct slot {
 	int fd;
 	enum slot_state state;
 	uint64_t sent, received; /* this message's, or the stream's, bytes */
-	uint64_t seq;		 /* udp: the message awaited */
+	uint64_t seq;		 /* udp: the next message's number */
+	uint64_t oldest;	 /* udp: no number below it is awaited */
+	struct flight *win;	 /* udp: the ring, -w long */
+	unsigned char *phdr;	 /* udp --proxy: every datagram's header */
+	size_t phdr_len;
 	double t0;		 /* when the message (or connect) started */
 	uint32_t read_on;	 /* the event the next read (or handshake
 				    step) waits for: EPOLLIN but under TLS */
 	uint32_t write_on;	 /* the next write's: EPOLLOUT but under TLS */
+	uint32_t watched;	 /* the events epoll has for it */
 #ifdef HAVE_OPENSSL
 	SSL *ssl;		 /* --tls: the session */
 	bool tls_broken;	 /* it failed: no close_notify */
@@ -98,8 +127,11 @@ static struct {
 	const char *cafile;	/* --cafile: NULL for the system's CAs */
 	const char *servername; /* --servername: NULL for the host */
 	enum tls_version tls_version;
-} opt = { .conns = 1, .size = 64, .window = 256 * 1024, .sources = 1,
-	.duration = 10, .timeout = 1, .expect = "echo" };
+	int proxy;		/* --proxy: 0 (none), 1 or 2 */
+	const char *proxy_source; /* --proxy-source: NULL for PROXY_SOURCE */
+	int proxy_sources;	/* --proxy-sources */
+} opt = { .conns = 1, .size = 64, .sources = 1, .duration = 10,
+	.timeout = 1, .expect = "echo", .proxy_sources = 1 };
 
 static struct {
 	uint64_t messages, bytes, errors, mismatches, lost, held;
@@ -117,6 +149,13 @@ static int nstarted;	 /* idle: slots opened so far */
 static int ep;
 static volatile sig_atomic_t interrupted;
 static char tls_protocol[32], tls_cipher[64]; /* the first handshake's */
+static size_t seq_len;	 /* udp: the digits of a message's number */
+static uint64_t seq_mod; /* udp: 10 to the seq_len: numbers wrap there */
+static struct flight *flights;	 /* udp: every socket's ring */
+static unsigned char *phdrs;	 /* udp --proxy: every socket's header */
+static int proxy_af;		 /* --proxy-source's family */
+static unsigned char proxy_base[16]; /* its address, 4 or 16 bytes */
+static char proxy_first[INET6_ADDRSTRLEN], proxy_last[INET6_ADDRSTRLEN];
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 die(const char *fmt, ...)
@@ -232,20 +271,36 @@ make_messages(void)
 }
 
 /*
- * udp: number message seq in its first SEQ_DIGITS bytes (digits: no
- * transform changes them), so that a late reply is told from the one
- * awaited.  Returns how many bytes carry the number.
+ * udp: number message seq in its first seq_len bytes (digits: no
+ * transform changes them), so that a reply is matched with its message
+ * and a late one told from the ones awaited.  A message shorter than
+ * SEQ_DIGITS carries the number's last digits.
  */
-static size_t
+static void
 number_message(uint64_t seq, unsigned char *buf)
 {
 	char digits[SEQ_DIGITS + 1];
-	size_t n = opt.size < SEQ_DIGITS ? (size_t)opt.size : SEQ_DIGITS;
 
-	snprintf(digits, sizeof(digits), "%0*llu", SEQ_DIGITS,
-	    (unsigned long long)(seq % 100000000));
-	memcpy(buf, digits, n);
-	return n;
+	snprintf(digits, sizeof(digits), "%0*llu", (int)seq_len,
+	    (unsigned long long)(seq % seq_mod));
+	memcpy(buf, digits, seq_len);
+}
+
+/* udp: the number in a reply's first seq_len bytes, or -1. */
+static int64_t
+reply_number(const unsigned char *buf, size_t len)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (len < seq_len)
+		return -1;
+	for (i = 0; i < seq_len; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(buf[i] - '0');
+	}
+	return (int64_t)v;
 }
 
 static void
@@ -268,8 +323,132 @@ watch(struct slot *s, uint32_t events, int op)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = s };
 
+	/* A udp flood changes nothing on most events: no call for that. */
+	if (op == EPOLL_CTL_MOD && events == s->watched)
+		return;
 	if (epoll_ctl(ep, op, s->fd, &ev) == -1)
 		die("epoll_ctl: %s", strerror(errno));
+	s->watched = events;
+}
+
+/* a + n into out, a and out len bytes in network order; false if it
+ * passes the end of the address space. */
+static bool
+proxy_addr_add(const unsigned char *a, size_t len, uint32_t n,
+    unsigned char *out)
+{
+	uint64_t carry = n;
+	size_t i = len;
+
+	memcpy(out, a, len);
+	while (i-- > 0 && carry != 0) {
+		carry += out[i];
+		out[i] = (unsigned char)(carry & 0xff);
+		carry >>= 8;
+	}
+	return carry == 0;
+}
+
+/* --proxy-source and --proxy-sources, checked and kept. */
+static void
+proxy_setup(void)
+{
+	const char *src = opt.proxy_source != NULL ? opt.proxy_source :
+	    PROXY_SOURCE;
+	unsigned char last[16];
+	size_t len;
+
+	if (inet_pton(AF_INET, src, proxy_base) == 1)
+		proxy_af = AF_INET;
+	else if (inet_pton(AF_INET6, src, proxy_base) == 1)
+		proxy_af = AF_INET6;
+	else
+		die("--proxy-source: \"%s\" is not an IPv4 or IPv6 address",
+		    src);
+	len = proxy_af == AF_INET ? 4 : 16;
+	if (!proxy_addr_add(proxy_base, len,
+	    (uint32_t)(opt.proxy_sources - 1), last))
+		die("--proxy-sources: %d addresses from %s pass the end of "
+		    "the address space", opt.proxy_sources, src);
+	inet_ntop(proxy_af, proxy_base, proxy_first, sizeof(proxy_first));
+	inet_ntop(proxy_af, last, proxy_last, sizeof(proxy_last));
+}
+
+/* An address of family af (4 or 16 bytes at a) as 16 bytes of IPv6,
+ * IPv4 mapped (::ffff:a.b.c.d). */
+static void
+proxy_map6(int af, const void *a, unsigned char out[16])
+{
+	if (af == AF_INET6) {
+		memcpy(out, a, 16);
+		return;
+	}
+	memset(out, 0, 10);
+	out[10] = out[11] = 0xff;
+	memcpy(out + 10 + 2, a, 4);
+}
+
+/*
+ * The PROXY header for slot s (its datagrams in udp mode) into buf, at
+ * least PROXY_MAX bytes; returns its length.  The source is
+ * --proxy-source plus the slot's number mod --proxy-sources, with the
+ * socket's own port; the destination is the target.  When the two
+ * families differ both go as IPv6, the IPv4 one mapped, as HAProxy
+ * sends them.
+ */
+static size_t
+proxy_header(const struct slot *s, unsigned char *buf)
+{
+	static const unsigned char sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00,
+		0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
+	union sockaddr_any local, *dst = (union sockaddr_any *)
+	    (void *)target->ai_addr;
+	socklen_t len = sizeof(local);
+	unsigned char src[16], s6[16], d6[16];
+	const unsigned char *sa = src, *da;
+	char stext[INET6_ADDRSTRLEN], dtext[INET6_ADDRSTRLEN];
+	in_port_t sport = 0, dport;
+	bool six = proxy_af == AF_INET6 || target->ai_family == AF_INET6;
+	size_t alen = six ? 16 : 4;
+	int n;
+
+	(void)proxy_addr_add(proxy_base, proxy_af == AF_INET ? 4 : 16,
+	    (uint32_t)((size_t)(s - slots) % (size_t)opt.proxy_sources), src);
+	if (getsockname(s->fd, &local.sa, &len) == 0)
+		sport = local.sa.sa_family == AF_INET6 ?
+		    local.sin6.sin6_port : local.sin.sin_port;
+	if (target->ai_family == AF_INET6) {
+		da = dst->sin6.sin6_addr.s6_addr;
+		dport = dst->sin6.sin6_port;
+	} else {
+		da = (const unsigned char *)&dst->sin.sin_addr;
+		dport = dst->sin.sin_port;
+	}
+	if (six) {
+		proxy_map6(proxy_af, src, s6);
+		proxy_map6(target->ai_family, da, d6);
+		sa = s6;
+		da = d6;
+	}
+	if (opt.proxy == 1) {
+		inet_ntop(six ? AF_INET6 : AF_INET, sa, stext, sizeof(stext));
+		inet_ntop(six ? AF_INET6 : AF_INET, da, dtext, sizeof(dtext));
+		n = snprintf((char *)buf, PROXY_MAX, "PROXY TCP%c %s %s %u %u"
+		    "\r\n", six ? '6' : '4', stext, dtext, ntohs(sport),
+		    ntohs(dport));
+		return n > 0 && n < PROXY_MAX ? (size_t)n : 0;
+	}
+	memcpy(buf, sig, sizeof(sig));
+	buf[12] = 0x21;	/* version 2, PROXY */
+	buf[13] = (unsigned char)((six ? 0x20 : 0x10) |
+	    (opt.mode == MODE_UDP ? 0x02 : 0x01));
+	buf[14] = 0;
+	buf[15] = (unsigned char)(2 * alen + 4);
+	memcpy(buf + 16, sa, alen);
+	memcpy(buf + 16 + alen, da, alen);
+	memcpy(buf + 16 + 2 * alen, &sport, 2);
+	memcpy(buf + 16 + 2 * alen + 2, &dport, 2);
+	return 16 + 2 * alen + 4;
 }
 
 #ifdef HAVE_OPENSSL
@@ -522,7 +701,9 @@ static void
 slot_connect(struct slot *s)
 {
 	struct sockaddr_in src;
-	int on = 1, type = opt.mode == MODE_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	int64_t room;
+	int rcvbuf, on = 1;
+	int type = opt.mode == MODE_UDP ? SOCK_DGRAM : SOCK_STREAM;
 
 	s->fd = socket(target->ai_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
@@ -531,6 +712,14 @@ slot_connect(struct slot *s)
 	if (type == SOCK_STREAM)
 		(void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &on,
 		    sizeof(on));
+	if (type == SOCK_DGRAM && opt.window > 1) {
+		/* Room for every reply in flight (as far as rmem_max
+		 * allows), so that what is lost is lost by the server. */
+		room = (int64_t)opt.window * (opt.size + 1024);
+		rcvbuf = room > INT32_MAX / 2 ? INT32_MAX / 2 : (int)room;
+		(void)setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof(rcvbuf));
+	}
 	if (opt.sources > 1 && target->ai_family == AF_INET) {
 		/* More than one loopback source: more than 28,000 ports. */
 		memset(&src, 0, sizeof(src));
@@ -559,6 +748,45 @@ slot_connect(struct slot *s)
 	watch(s, EPOLLOUT, EPOLL_CTL_ADD);
 }
 
+/* udp: one datagram, the message after s's PROXY header (if any: an
+ * empty iovec is none). */
+static ssize_t
+udp_xmit(struct slot *s)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = s->phdr, .iov_len = s->phdr_len },
+		{ .iov_base = msg, .iov_len = (size_t)opt.size },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	return sendmsg(s->fd, &mh, MSG_NOSIGNAL);
+}
+
+/* udp: send messages until -w are in flight or the socket is full.  The
+ * next number's place in the ring is free only when fewer than -w are. */
+static void
+udp_send(struct slot *s)
+{
+	struct flight *f;
+
+	while (!(f = &s->win[s->seq % (uint64_t)opt.window])->out) {
+		number_message(s->seq, msg);
+		f->t0 = now();
+		if (udp_xmit(s) == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return; /* until EPOLLOUT */
+			/* An earlier datagram's ICMP: this one counts lost
+			 * when its time-out passes, as if sent. */
+			if (errno != ECONNREFUSED) {
+				slot_error(s);
+				return;
+			}
+		}
+		f->seq = s->seq++;
+		f->out = true;
+	}
+}
+
 /* Send the message (or, in stream mode, what the window allows). */
 static void
 slot_send(struct slot *s)
@@ -567,6 +795,10 @@ slot_send(struct slot *s)
 	size_t n = opt.size;
 	ssize_t w;
 
+	if (opt.mode == MODE_UDP) {
+		udp_send(s);
+		return;
+	}
 	if (opt.mode == MODE_STREAM) {
 		p = stream + s->sent % PATTERN_LEN;
 		n = opt.window - (s->sent - s->received);
@@ -577,16 +809,13 @@ slot_send(struct slot *s)
 	} else {
 		if (s->sent >= (uint64_t)opt.size)
 			return; /* TLS: woken for a read that wanted to write */
-		if (opt.mode == MODE_UDP)
-			number_message(s->seq, msg);
 		p += s->sent;
 		n -= s->sent;
 		if (s->sent == 0 && opt.mode != MODE_CONNECT)
 			s->t0 = now();
 	}
 	if ((w = slot_xmit(s, p, n)) == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    (opt.mode == MODE_UDP && errno == ECONNREFUSED))
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			w = 0;
 		else {
 			slot_error(s);
@@ -594,8 +823,6 @@ slot_send(struct slot *s)
 		}
 	}
 	s->sent += w;
-	if (opt.mode == MODE_UDP && w == 0)
-		s->sent = opt.size; /* counted lost when the time-out passes */
 }
 
 /* Which events s waits for now. */
@@ -604,6 +831,9 @@ slot_events(const struct slot *s)
 {
 	if (s->state == S_HANDSHAKE || s->state == S_HELD)
 		return s->read_on;
+	if (opt.mode == MODE_UDP)
+		return s->read_on | (s->win[s->seq % (uint64_t)opt.window].out ?
+		    0 : s->write_on);
 	if (opt.mode == MODE_STREAM)
 		return s->read_on | (s->sent - s->received <
 		    (uint64_t)opt.window ? s->write_on : 0);
@@ -627,13 +857,50 @@ slot_replied(struct slot *s)
 		watch(s, EPOLLIN, EPOLL_CTL_MOD);
 		idle_ramp();
 		return;
-	case MODE_UDP:
-		s->seq++;
-		break;
 	default:
 		break;
 	}
 	slot_send(s);
+}
+
+/* udp: the message in flight on s that number names, if any.  Those in
+ * flight are the -w numbers below s->seq at most, and -w < seq_mod. */
+static struct flight *
+udp_awaited(struct slot *s, int64_t number)
+{
+	uint64_t back, seq;
+	struct flight *f;
+
+	if (number < 0)
+		return NULL;
+	back = (s->seq % seq_mod + seq_mod - (uint64_t)number) % seq_mod;
+	if (back == 0 || back > (uint64_t)opt.window || back > s->seq)
+		return NULL;
+	seq = s->seq - back;
+	f = &s->win[seq % (uint64_t)opt.window];
+	return f->out && f->seq == seq ? f : NULL;
+}
+
+/* udp: a reply of n bytes (in rbuf) on s: its message's place is free
+ * for the next, whether the reply is right or not. */
+static void
+udp_reply(struct slot *s, size_t n)
+{
+	int64_t number = reply_number(rbuf, n);
+	struct flight *f = udp_awaited(s, number);
+	bool right = number >= 0 && n == (size_t)opt.size &&
+	    memcmp(rbuf + seq_len, want + seq_len, n - seq_len) == 0;
+
+	if (!right)
+		stats.mismatches++;
+	if (f == NULL)
+		return; /* late: its message was counted lost */
+	f->out = false;
+	if (right) {
+		stats.messages++;
+		hist_add(now() - f->t0);
+	}
+	udp_send(s);
 }
 
 /* One read on s: true if it took bytes and s goes on reading. */
@@ -641,9 +908,8 @@ static bool
 slot_read_once(struct slot *s)
 {
 	const unsigned char *expected;
-	unsigned char seq[SEQ_DIGITS];
 	ssize_t n;
-	size_t left, k;
+	size_t left;
 
 	if ((n = slot_recv(s, rbuf, sizeof(rbuf))) == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -672,14 +938,8 @@ slot_read_once(struct slot *s)
 		return true;
 	}
 	if (opt.mode == MODE_UDP) {
-		k = number_message(s->seq, seq);
-		if ((size_t)n != (size_t)opt.size ||
-		    memcmp(rbuf + k, want + k, n - k) != 0)
-			stats.mismatches++;
-		else if (memcmp(rbuf, seq, k) == 0)
-			slot_replied(s);
-		/* else a late reply to a message already counted lost */
-		return true;
+		udp_reply(s, (size_t)n);
+		return s->fd != -1;
 	}
 	left = (size_t)opt.size - s->received;
 	expected = want + s->received;
@@ -695,11 +955,15 @@ slot_read_once(struct slot *s)
 }
 
 /* Read what s has: under TLS also what its session took off the socket
- * already, which epoll cannot tell of. */
+ * already, which epoll cannot tell of; in udp mode, up to 64 replies,
+ * not one an epoll_wait. */
 static void
 slot_read(struct slot *s)
 {
-	while (slot_read_once(s) && slot_pending(s))
+	int n = 0;
+
+	while (slot_read_once(s) && (slot_pending(s) ||
+	    (opt.mode == MODE_UDP && ++n < 64)))
 		continue;
 }
 
@@ -710,7 +974,29 @@ slot_ready(struct slot *s)
 	s->state = S_WAITING;
 	if (opt.mode != MODE_CONNECT)
 		s->t0 = now();
+	if (opt.mode == MODE_UDP && opt.proxy != 0) {
+		s->phdr_len = proxy_header(s, s->phdr);
+		if (s->phdr_len + (size_t)opt.size > UDP_PAYLOAD_MAX)
+			die("-s: %d bytes after a %zu-byte PROXY header pass "
+			    "a datagram's %d", opt.size, s->phdr_len,
+			    UDP_PAYLOAD_MAX);
+	}
 	slot_send(s);
+}
+
+/* TCP --proxy: the header, alone in one write, before anything else (a
+ * TLS ClientHello too).  A new connection's buffer takes it whole. */
+static bool
+proxy_send(struct slot *s)
+{
+	unsigned char buf[PROXY_MAX];
+	size_t n = proxy_header(s, buf);
+
+	if (send(s->fd, buf, n, MSG_NOSIGNAL) != (ssize_t)n) {
+		slot_error(s);
+		return false;
+	}
+	return true;
 }
 
 #ifdef HAVE_OPENSSL
@@ -800,6 +1086,8 @@ slot_event(struct slot *s, uint32_t events)
 			slot_error(s);
 			return;
 		}
+		if (opt.proxy != 0 && opt.mode != MODE_UDP && !proxy_send(s))
+			return;
 		if (opt.tls)
 			slot_tls_start(s);
 		else
@@ -818,22 +1106,37 @@ slot_event(struct slot *s, uint32_t events)
 		watch(s, slot_events(s), EPOLL_CTL_MOD);
 }
 
-/* udp: messages not answered within the time-out are lost. */
+/* udp: messages not answered within the time-out are lost, and others
+ * go in their place.  They were sent in the order of their numbers, so
+ * each socket's look stops at its first one still in time. */
 static void
 check_lost(double t)
 {
+	struct slot *s;
+	struct flight *f;
+	uint64_t lost;
 	int i;
 
-	for (i = 0; i < opt.conns; i++)
-		if (slots[i].state == S_WAITING && t - slots[i].t0 >
-		    opt.timeout) {
+	for (i = 0; i < opt.conns; i++) {
+		s = &slots[i];
+		if (s->state != S_WAITING)
+			continue;
+		lost = stats.lost;
+		for (; s->oldest < s->seq; s->oldest++) {
+			f = &s->win[s->oldest % (uint64_t)opt.window];
+			if (!f->out || f->seq != s->oldest)
+				continue; /* answered */
+			if (t - f->t0 <= opt.timeout)
+				break;
+			f->out = false;
 			stats.lost++;
-			slots[i].seq++;
-			slots[i].sent = 0;
-			slot_send(&slots[i]);
-			watch(&slots[i], slot_events(&slots[i]),
-			    EPOLL_CTL_MOD);
 		}
+		if (stats.lost == lost)
+			continue;
+		udp_send(s);
+		if (s->state == S_WAITING)
+			watch(s, slot_events(s), EPOLL_CTL_MOD);
+	}
 }
 
 static void
@@ -848,8 +1151,19 @@ report(double elapsed)
 {
 	double mps = elapsed > 0 ? stats.messages / elapsed : 0;
 	double mbs = elapsed > 0 ? stats.bytes / elapsed / 1e6 : 0;
-	char tls[160] = "";
+	char tls[160] = "", win[48] = "", proxy[160] = "";
 
+	if (opt.mode == MODE_UDP && opt.window > 1)
+		snprintf(win, sizeof(win), opt.json ? "\"window\": %d, " :
+		    ", %d in flight", opt.window);
+	if (opt.proxy != 0 && opt.json)
+		snprintf(proxy, sizeof(proxy), "\"proxy\": \"v%d\", "
+		    "\"proxy_source\": \"%s\", \"proxy_sources\": %d, ",
+		    opt.proxy, proxy_first, opt.proxy_sources);
+	else if (opt.proxy != 0)
+		snprintf(proxy, sizeof(proxy), ", PROXY v%d from %s%s%s",
+		    opt.proxy, proxy_first, opt.proxy_sources > 1 ? " to " : "",
+		    opt.proxy_sources > 1 ? proxy_last : "");
 	if (opt.tls && opt.json)
 		snprintf(tls, sizeof(tls), "\"tls_protocol\": \"%s\", "
 		    "\"tls_cipher\": \"%s\", ", tls_protocol, tls_cipher);
@@ -866,14 +1180,15 @@ report(double elapsed)
 	}
 	if (opt.json) {
 		printf("{\"mode\": \"%s\", \"connections\": %d, \"size\": %d, "
-		    "\"expect\": \"%s\", %s\"seconds\": %.3f, "
+		    "\"expect\": \"%s\", %s%s%s\"seconds\": %.3f, "
 		    "\"messages\": %llu, \"messages_per_s\": %.1f, "
 		    "\"mb_per_s\": %.3f, "
 		    "\"latency_us\": {\"p50\": %.0f, \"p99\": %.0f, "
 		    "\"p999\": %.0f}, \"errors\": %llu, \"mismatches\": %llu, "
 		    "\"lost\": %llu, \"held\": %llu}\n",
 		    mode_names[opt.mode], opt.conns, opt.size, opt.expect, tls,
-		    elapsed, (unsigned long long)stats.messages, mps, mbs,
+		    win, proxy, elapsed, (unsigned long long)stats.messages, mps,
+		    mbs,
 		    hist_quantile(0.5), hist_quantile(0.99),
 		    hist_quantile(0.999), (unsigned long long)stats.errors,
 		    (unsigned long long)stats.mismatches,
@@ -881,9 +1196,9 @@ report(double elapsed)
 		    (unsigned long long)stats.held);
 		return;
 	}
-	printf("%s: %d connection%s, %d-byte messages, expect %s, %.1f s%s\n",
-	    mode_names[opt.mode], opt.conns, opt.conns == 1 ? "" : "s",
-	    opt.size, opt.expect, elapsed, tls);
+	printf("%s: %d connection%s, %d-byte messages, expect %s, %.1f s%s%s%s"
+	    "\n", mode_names[opt.mode], opt.conns, opt.conns == 1 ? "" : "s",
+	    opt.size, opt.expect, elapsed, win, tls, proxy);
 	if (opt.mode == MODE_IDLE)
 		printf("  held        %llu\n", (unsigned long long)stats.held);
 	printf("  messages/s  %.0f\n  MB/s        %.2f\n", mps, mbs);
@@ -904,6 +1219,8 @@ usage(FILE *out, int status)
 	fprintf(out,
 	    "usage: echod-bench [-jq] [-c conns] [-d seconds] [-e transform]\n"
 	    "                   [-S sources] [-s size] [-t timeout] [-w window]\n"
+	    "                   [--proxy v1|v2 [--proxy-source address]\n"
+	    "                   [--proxy-sources n]]\n"
 	    "                   [--tls [--cafile file | --insecure]\n"
 	    "                   [--servername name] [--tls-version 1.2|1.3]]\n"
 	    "                   tcp|stream|connect|udp|idle host port\n"
@@ -920,7 +1237,13 @@ usage(FILE *out, int status)
 	    "  -t, --timeout S      udp: a reply later than this is lost\n"
 	    "                       (default 1)\n"
 	    "  -w, --window N       stream: bytes in flight per connection\n"
-	    "                       (default 262144)\n"
+	    "                       (default 262144); udp: datagrams in\n"
+	    "                       flight per socket (default 1)\n"
+	    "  --proxy V            v1 or v2: a PROXY header first on every\n"
+	    "                       connection, on every datagram in udp\n"
+	    "  --proxy-source ADDR  the client it names (default 192.0.2.1)\n"
+	    "  --proxy-sources N    connection i names ADDR + i mod N\n"
+	    "                       (default 1)\n"
 	    "  --tls                TCP modes over TLS (1.2 or 1.3), the\n"
 	    "                       certificate verified against the\n"
 	    "                       system's CAs; no session is resumed\n"
@@ -953,6 +1276,9 @@ enum {
 	OPT_INSECURE,
 	OPT_SERVERNAME,
 	OPT_TLS_VERSION,
+	OPT_PROXY,
+	OPT_PROXY_SOURCE,
+	OPT_PROXY_SOURCES,
 };
 
 /* A TLS option, where there is TLS. */
@@ -1008,9 +1334,13 @@ parse_options(int argc, char *argv[])
 		{ "insecure", no_argument, NULL, OPT_INSECURE },
 		{ "servername", required_argument, NULL, OPT_SERVERNAME },
 		{ "tls-version", required_argument, NULL, OPT_TLS_VERSION },
+		{ "proxy", required_argument, NULL, OPT_PROXY },
+		{ "proxy-source", required_argument, NULL, OPT_PROXY_SOURCE },
+		{ "proxy-sources", required_argument, NULL, OPT_PROXY_SOURCES },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch, i, li;
+	bool sources_given = false;
 
 	while ((ch = getopt_long(argc, argv, "c:d:e:hjqS:s:t:w:", longopts,
 	    &li)) != -1) {
@@ -1021,6 +1351,22 @@ parse_options(int argc, char *argv[])
 		case OPT_SERVERNAME:
 		case OPT_TLS_VERSION:
 			tls_option(ch, longopts[li].name, optarg);
+			break;
+		case OPT_PROXY:
+			if (strcmp(optarg, "v1") == 0)
+				opt.proxy = 1;
+			else if (strcmp(optarg, "v2") == 0)
+				opt.proxy = 2;
+			else
+				die("--proxy: \"%s\" is not v1 or v2", optarg);
+			break;
+		case OPT_PROXY_SOURCE:
+			opt.proxy_source = optarg;
+			break;
+		case OPT_PROXY_SOURCES:
+			opt.proxy_sources = (int)number(optarg, "proxy-sources",
+			    1, 1000000);
+			sources_given = true;
 			break;
 		case 'c':
 			opt.conns = (int)number(optarg, "connections", 1,
@@ -1078,6 +1424,25 @@ parse_options(int argc, char *argv[])
 		die("--cafile and --insecure: one or the other");
 	if (opt.tls && opt.mode == MODE_UDP)
 		die("--tls: not in udp mode");
+	if (opt.proxy == 0 && (opt.proxy_source != NULL || sources_given))
+		die("--%s: only with --proxy", opt.proxy_source != NULL ?
+		    "proxy-source" : "proxy-sources");
+	if (opt.proxy != 0)
+		proxy_setup();
+	seq_len = opt.size < SEQ_DIGITS ? (size_t)opt.size : SEQ_DIGITS;
+	for (seq_mod = 1, i = 0; i < (int)seq_len; i++)
+		seq_mod *= 10;
+	if (opt.mode == MODE_UDP && opt.window == 0)
+		opt.window = 1;
+	else if (opt.window == 0)
+		opt.window = 256 * 1024;
+	else if (opt.mode == MODE_UDP && opt.window > UDP_WINDOW_MAX)
+		die("window: udp: %d datagrams in flight: at most %d",
+		    opt.window, UDP_WINDOW_MAX);
+	else if (opt.mode == MODE_UDP && (uint64_t)opt.window >= seq_mod)
+		die("window: udp: %d datagrams in flight need messages of "
+		    "more than %d bytes (-s), whose first bytes number them",
+		    opt.window, opt.size);
 }
 
 int
@@ -1101,6 +1466,12 @@ main(int argc, char *argv[])
 		die("epoll_create1: %s", strerror(errno));
 	if ((slots = calloc(opt.conns, sizeof(*slots))) == NULL)
 		die("out of memory");
+	if (opt.mode == MODE_UDP && (flights = calloc((size_t)opt.conns *
+	    (size_t)opt.window, sizeof(*flights))) == NULL)
+		die("out of memory");
+	if (opt.mode == MODE_UDP && opt.proxy != 0 &&
+	    (phdrs = malloc((size_t)opt.conns * PROXY_MAX)) == NULL)
+		die("out of memory");
 #ifdef HAVE_OPENSSL
 	if (opt.tls)
 		tls_setup();
@@ -1116,6 +1487,10 @@ main(int argc, char *argv[])
 	for (i = 0; i < opt.conns; i++) {
 		slots[i].fd = -1;
 		slots[i].state = S_DEAD; /* idle: not opened yet */
+		if (flights != NULL)
+			slots[i].win = flights + (size_t)i * opt.window;
+		if (phdrs != NULL)
+			slots[i].phdr = phdrs + (size_t)i * PROXY_MAX;
 	}
 	for (i = 0; i < opt.conns; i++)
 		if (opt.mode != MODE_IDLE)
@@ -1158,6 +1533,8 @@ main(int argc, char *argv[])
 	for (i = 0; i < opt.conns; i++)
 		slot_close(&slots[i], S_DEAD);
 	free(slots);
+	free(flights);
+	free(phdrs);
 #ifdef HAVE_OPENSSL
 	SSL_CTX_free(tls_ctx);
 #endif
