@@ -507,6 +507,9 @@ tls_setup(void)
 	    SSL_CTX_set_max_proto_version(tls_ctx, hi) != 1)
 		die("TLS: %s", tls_reason(why, sizeof(why)));
 	SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF);
+	/* A record's header and body in one read of the socket, and the
+	 * records after it: slot_read takes them while any is held. */
+	SSL_CTX_set_read_ahead(tls_ctx, 1);
 	SSL_CTX_set_options(tls_ctx, SSL_OP_NO_TICKET |
 	    SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* Partial writes count as send's do; idle sessions hold no
