@@ -37,6 +37,8 @@ deploy="$TOP_SRCDIR/deploy"
 
 PATH="$PATH:/usr/sbin:/sbin" # haproxy and nginx, for a user's PATH too
 export PATH
+[ "${HAVE_HTTP:-yes}" = yes ] ||
+    skip "built without libmicrohttpd: the deploy configs serve metrics, as a deployment should"
 if [ -z "${ECHOD_TEST_NETNS:-}" ]; then
 	[ "$(id -u)" -eq 0 ] || skip "not root: the balancers run in a network namespace of the test's own"
 	for c in unshare ip; do
