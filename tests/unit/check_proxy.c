@@ -134,7 +134,8 @@ v2(unsigned char *out, unsigned int ver_cmd, unsigned int fam,
 	out[13] = (unsigned char)fam;
 	out[14] = (unsigned char)(n >> 8);
 	out[15] = (unsigned char)n;
-	memmove(out + 16, body, n);
+	if (n > 0) /* body may be NULL then */
+		memmove(out + 16, body, n);
 	return 16 + n;
 }
 
