@@ -317,7 +317,8 @@ admit_release(struct listener *l, const unsigned char count_key[16])
 
 	adm->open--;
 	l->open--;
-	if ((p = peer_find(adm, count_key, false)) != NULL && --p->count == 0)
+	if (count_key != NULL && (p = peer_find(adm, count_key, false)) !=
+	    NULL && --p->count == 0)
 		peer_forget(adm, p);
 	/* A descriptor is free again. */
 	if (adm->open < adm->fd_cap)

@@ -58,16 +58,16 @@ enum admit_step {
  * May the client at sa, just accepted on l, stay (guard.c decides), as
  * far as step weighs it?  True if so; then, unless step is
  * ADMIT_CONNECTION, it is counted under count_key, its address or its
- * IPv6 prefix as ipv6_prefix had it then (ADMIT_CONNECTION: count_key is
- * all zero, under which no client is counted).  False with *r filled in
- * if not.
+ * IPv6 prefix as ipv6_prefix had it then (ADMIT_CONNECTION counts no
+ * address: such a connection is released with NULL).  False with *r
+ * filled in if not.
  */
 bool admit_client(struct listener *l, const struct sockaddr *sa,
     unsigned char count_key[16], struct guard_refusal *r,
     enum admit_step step);
 /* A connection admitted on l has closed: uncount it from count_key,
- * what admit_client counted it under (all zero: its client was never
- * counted), whatever ipv6_prefix is now. */
+ * what admit_client counted it under, whatever ipv6_prefix is now; NULL
+ * if it was counted under no address (ADMIT_CONNECTION only). */
 void admit_release(struct listener *l, const unsigned char count_key[16]);
 /* Pause accepting: accept(2) failed with why (EMFILE, ENFILE...), to be
  * tried again on a timer; or, with why 0, every connection the

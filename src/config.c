@@ -841,7 +841,6 @@ parse_tls(struct config_parser *p, const config_setting_t *group, void *field)
 	*tls = tc;
 	tc->handshake_timeout = 10;
 	parse_group(p, group, tls_options, tc);
-	tc->handshake.tv_sec = tc->handshake_timeout;
 	/* Not relative to wherever echod was started from. */
 	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		if ((s = config_setting_get_member(group, paths[i])) != NULL &&

@@ -58,7 +58,6 @@ struct echod_tls_config {
 	char *key;		/* PEM: its private key */
 	char *keylog;		/* NSS key log for the lab; NULL: none */
 	int handshake_timeout;	/* seconds to finish the handshake */
-	struct timeval handshake; /* the same, for libevent */
 	struct tls_context *ctx; /* built from them when the file loads */
 };
 

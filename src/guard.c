@@ -55,21 +55,33 @@ guard_tcp_client(const struct guard_tcp *g, const unsigned char addr[16],
 }
 
 bool
-guard_udp_datagram(const struct guard_udp *g, const struct sockaddr *src,
-    struct guard_refusal *r)
+guard_udp_source(const struct echod_config *config,
+    const struct sockaddr *src, struct guard_refusal *r)
 {
 	/* sin_port and sin6_port sit at the same offset. */
 	unsigned int port = ntohs(((const struct sockaddr_in *)(const void *)
 	    src)->sin_port);
 	unsigned char addr[16];
 
-	if (config_udp_port_ignored(g->config, port))
+	if (config_udp_port_ignored(config, port))
 		return guard_refuse(r, REFUSED_LOOP, "source port %u is never "
 		    "answered", port);
 	addr_key(src, addr);
 	if (addr_key_is_bogus_source(addr))
 		return guard_refuse(r, REFUSED_LOOP, "a multicast, broadcast "
 		    "or unspecified source is never answered");
+	return true;
+}
+
+bool
+guard_udp_datagram(const struct guard_udp *g, const struct sockaddr *src,
+    struct guard_refusal *r)
+{
+	unsigned char addr[16];
+
+	if (!guard_udp_source(g->config, src, r))
+		return false;
+	addr_key(src, addr);
 	if (!acl_permits(g->acl, addr))
 		return guard_refuse(r, REFUSED_ACL, "not allowed by allow/deny");
 	if (g->config->udp_rate == 0)

@@ -73,5 +73,9 @@ bool guard_tcp_client(const struct guard_tcp *g, const unsigned char addr[16],
  */
 bool guard_udp_datagram(const struct guard_udp *g, const struct sockaddr *src,
     struct guard_refusal *r);
+/* The first two of those alone: may a reply go to src at all?  (With
+ * proxy_protocol, the balancer a reply goes to, whoever it names.) */
+bool guard_udp_source(const struct echod_config *config,
+    const struct sockaddr *src, struct guard_refusal *r);
 
 #endif

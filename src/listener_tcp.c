@@ -103,21 +103,22 @@ struct conn {
 	/* Its listener's settings when it was accepted: a reload changes
 	 * them for new connections only.  Holds a reference. */
 	const struct echod_listener_config *lc;
-	/* lc's idle_timeout on this loop (in CONN_HANDSHAKE: its tls
-	 * handshake_timeout). */
-	const struct timeval *idle;
+	const struct timeval *idle; /* lc's idle_timeout on this loop */
 	struct conn_io io;	    /* its socket, and how bytes move on it */
 	short watching; /* EV_READ or EV_WRITE: what ev waits for */
 	enum conn_state state;
 	bool winding_down;   /* echod is shutting down */
 	bool cut_short;	     /* input went unanswered (a line too long) */
 	bool quiet;	     /* a balancer's health check: not logged */
+	bool peer_counted;   /* counted under count_key (admit_client) */
 	/* framing "line": a line not yet ended (PROXY: the header so far) */
 	struct framing_hold in;
 	struct framing_buf out; /* reply bytes the kernel did not take yet */
 	union {
 		size_t discarded;   /* LINGERING: input thrown away */
-		uint64_t deadline;  /* PROXY: clock_ms() the header is due */
+		/* PROXY, HANDSHAKE: clock_ms() the header or the handshake
+		 * is due, however many bytes trickle in meanwhile */
+		uint64_t deadline;
 	};
 	union sockaddr_any peer;
 	unsigned char count_key[16]; /* admitted under it (admit_client) */
@@ -165,7 +166,8 @@ conn_close(struct conn *c)
 static void
 tcp_conn_forget(struct conn *c)
 {
-	admit_release(c->shard->listener, c->count_key);
+	admit_release(c->shard->listener, c->peer_counted ? c->count_key :
+	    NULL);
 	config_unref(c->lc->config);
 	free(c);
 }
@@ -191,6 +193,19 @@ conn_free(struct conn *c)
 	conn_close(c);
 	c->handoff.run = tcp_conn_release;
 	worker_post(&self->server->workers[0], self, &c->handoff);
+}
+
+/* What is left of c's deadline, at least 1 ms: a persistent event's
+ * timeout starts again each time it fires, and the deadline must not. */
+static const struct timeval *
+conn_time_left(const struct conn *c, struct timeval *tv)
+{
+	uint64_t now = clock_ms(), ms = c->deadline > now ?
+	    c->deadline - now : 1;
+
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	return tv;
 }
 
 /* The readiness a read waits for: EV_READ, unless TLS must write
@@ -219,16 +234,25 @@ conn_watch(struct conn *c, short what)
 	static const struct timeval linger = { TCP_LINGER_SECONDS, 0 },
 	    poll = { 0, TCP_WIND_DOWN_POLL_MS * 1000 };
 	bool lingering = c->state == CONN_LINGERING;
+	bool handshake = c->state == CONN_HANDSHAKE;
+	const struct timeval *tv = c->idle;
+	struct timeval left;
 
-	if (c->watching == what && !lingering && !c->winding_down)
+	if (c->watching == what && !lingering && !handshake &&
+	    !c->winding_down)
 		return 0;
 	if (c->watching != 0)
 		event_del(CONN_EV(c));
 	c->watching = what;
 	event_assign(CONN_EV(c), c->shard->worker->base, c->io.fd,
 	    what | EV_PERSIST, tcp_conn_cb, c);
-	return event_add(CONN_EV(c), c->winding_down ? &poll :
-	    lingering ? &linger : c->idle);
+	if (c->winding_down)
+		tv = &poll;
+	else if (lingering)
+		tv = &linger;
+	else if (handshake)
+		tv = conn_time_left(c, &left);
+	return event_add(CONN_EV(c), tv);
 }
 
 /* One send: the bytes the kernel took (0 if none now), -1 if broken. */
@@ -263,6 +287,7 @@ conn_send(struct conn *c, const unsigned char *p, size_t n)
 	if ((size_t)w < n && framing_buf_add(&c->out, p + w, n - w) == -1) {
 		log_limited(&c->shard->oom_log, ECHOD_LOG_WARNING, "%s: no "
 		    "memory for a reply; closing", c->shard->listener->name);
+		c->cut_short = true; /* the reply is not whole */
 		return -1;
 	}
 	return 0;
@@ -321,6 +346,7 @@ static void
 conn_linger(struct conn *c)
 {
 	c->state = CONN_LINGERING;
+	c->discarded = 0; /* shares its room with PROXY's deadline */
 	framing_buf_free(&c->in.buf);
 	if (c->io.ops->shutdown(&c->io, !c->cut_short) == -1 ||
 	    (c->winding_down && conn_all_acked(c)) ||
@@ -659,7 +685,7 @@ tcp_conn_start(struct worker_task *t)
 		return;
 	}
 	c->state = CONN_HANDSHAKE;
-	c->idle = worker_timeout(c->shard->worker, &tls->handshake);
+	c->deadline = clock_ms() + (uint64_t)tls->handshake_timeout * 1000;
 	if (conn_io_tls_init(&c->io, tls->ctx, c->io.fd) == -1) {
 		log_limited(&c->shard->oom_log, ECHOD_LOG_WARNING, "%s: no "
 		    "memory for a TLS connection; closing it",
@@ -740,6 +766,7 @@ tcp_proxy_client(struct conn *c, const struct proxy_header *h)
 			return;
 		}
 		memcpy(c->count_key, key, sizeof(c->count_key));
+		c->peer_counted = true;
 	}
 	LIST_REMOVE(c, entry);
 	if (c->watching != 0)
@@ -798,19 +825,16 @@ tcp_proxy_read(struct conn *c)
 static void
 tcp_proxy_wait(struct conn *c)
 {
-	uint64_t now = clock_ms();
 	struct timeval left;
 
-	if (now >= c->deadline) {
+	if (clock_ms() >= c->deadline) {
 		tcp_proxy_drop(c, "no whole PROXY header in time");
 		return;
 	}
-	left.tv_sec = (time_t)((c->deadline - now) / 1000);
-	left.tv_usec = (suseconds_t)((c->deadline - now) % 1000 * 1000);
 	event_assign(CONN_EV(c), c->shard->listener->server->base, c->io.fd,
 	    EV_READ, tcp_proxy_cb, c);
 	c->watching = EV_READ;
-	if (event_add(CONN_EV(c), &left) == -1)
+	if (event_add(CONN_EV(c), conn_time_left(c, &left)) == -1)
 		tcp_proxy_drop(c, "out of memory");
 }
 
@@ -898,7 +922,7 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		log_limited(&l->shards[0].oom_log, ECHOD_LOG_WARNING, "%s: no "
 		    "memory for a connection; closing it", l->name);
 		close(fd);
-		admit_release(l, key);
+		admit_release(l, proxied ? NULL : key);
 		return;
 	}
 	w = &srv->workers[srv->next_worker];
@@ -910,6 +934,7 @@ tcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	c->io.ops = &conn_io_plain;
 	c->io.fd = fd;
 	memcpy(c->count_key, key, sizeof(c->count_key));
+	c->peer_counted = !proxied;
 	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen :
 	    sizeof(c->peer));
 	/* Replies are small and awaited: never hold them back (Nagle). */

@@ -258,6 +258,14 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		msg = b->data[i];
 		local = false;
 		if (lc->proxy_protocol) {
+			/* The reply goes to the balancer's address and
+			 * port, whoever the header names: never to one
+			 * that could make a loop. */
+			if (!guard_udp_source(lc->config, h->msg_name, &no)) {
+				listener_refused(sh, h->msg_name, no.why,
+				    no.what);
+				continue;
+			}
 			if ((skip = udp_proxy(sh, lc, h->msg_name, msg, len,
 			    &named, &local)) == -1)
 				continue;

@@ -133,6 +133,8 @@ v1_parse(const unsigned char *buf, size_t len, struct proxy_header *h,
 		if (i < 6 && buf[i] != (unsigned char)"PROXY "[i])
 			return refuse(why, "not a PROXY header");
 		if (buf[i] == '\r') {
+			if (i + 2 > V1_MAX)
+				return refuse(why, "v1: no CRLF in 107 bytes");
 			if (i + 1 == len)
 				return 0;
 			if (buf[i + 1] != '\n')

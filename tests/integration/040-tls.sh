@@ -862,5 +862,46 @@ tlsc -i "$tmp/msg" "$tmp/a.pem" "$pu" > "$tmp/after" 2>&1 ||
     { cat "$tmp/after" >&2; fail "after the renegotiation: tlsc failed"; }
 ok "after the renegotiation, a new client is served"
 
+# The handshake's deadline holds however the bytes trickle: a ClientHello
+# sent a byte every half second is cut off (handshake_timeout 2) long
+# before its last byte, not kept alive by each byte.
+python3 - "$ph" > "$tmp/trickle" 2>&1 <<'PY' || { cat "$tmp/trickle" >&2; fail "trickle: the client failed"; }
+import socket, ssl, sys, time
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+obj = ctx.wrap_bio(inc, out, server_side=False)
+try:
+    obj.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+hello = out.read()
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+sent, how = 0, None
+try:
+    for i in range(60):  # 30 s at most; the deadline is 2 s
+        s.send(hello[i:i + 1])
+        sent += 1
+        time.sleep(0.5)
+        s.setblocking(False)
+        try:
+            if s.recv(100) == b"":
+                how = "fin"
+                break
+        except BlockingIOError:
+            pass
+        finally:
+            s.setblocking(True)
+except OSError as e:
+    how = type(e).__name__
+if how is None:
+    print("open after", sent, "bytes of", len(hello))
+else:
+    print("closed after", sent, "bytes of", len(hello), how)
+PY
+grep -q "^closed after" "$tmp/trickle" || { cat "$tmp/trickle" >&2; fail "a trickled ClientHello kept its connection open"; }
+ok "a ClientHello trickled a byte every 0.5 s: $(cat "$tmp/trickle")"
+
 echod_alive
 stop_echod

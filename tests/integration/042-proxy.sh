@@ -353,6 +353,8 @@ pm=$(free_port) # max_connections_per_ip 2
 pd=$(free_port) # allow 192.0.2.0/24, deny 192.0.2.66
 pu=$(free_port) # udp, logged
 pq=$(free_port) # udp, for udp_rate
+pz=$(free_port) # max_connections_per_ip 1, for IPv6 clients of ::/64
+pl=$(free_port) # close_after_reply, to linger
 pt= # TLS, logged (when built with OpenSSL)
 m=
 bal='proxy_protocol = true; proxy_from = ( "127.0.0.1" );'
@@ -375,6 +377,8 @@ fi
 { protocol = "tcp"; address = "127.0.0.1"; port = $pm; transform = "upper"; max_connections_per_ip = 2; $bal }
 { protocol = "tcp"; address = "127.0.0.1"; port = $pd; transform = "upper"; log_messages = true; allow = ( "192.0.2.0/24" ); deny = ( "192.0.2.66" ); $bal }
 { protocol = "udp"; address = "127.0.0.1"; port = $pu; transform = "upper"; log_messages = true; $bal }
+{ protocol = "tcp"; address = "127.0.0.1"; port = $pz; transform = "upper"; max_connections_per_ip = 1; $bal }
+{ protocol = "tcp"; address = "127.0.0.1"; port = $pl; transform = "upper"; framing = "line"; close_after_reply = true; $bal }
 { protocol = "udp"; address = "127.0.0.1"; port = $pq; transform = "upper"; $bal }
 CONF
 	[ -z "$pt" ] ||
@@ -606,6 +610,69 @@ if [ -n "$m" ]; then
 		ok "scraped $want"
 	done
 fi
+
+# The books stay exact for clients of ::/64 (whose count key is all
+# zero with ipv6_prefix 64): a balancer's UNKNOWN check, counted under
+# no address, must not uncount them when it ends.
+python3 - "$pz" > "$tmp/zero" 2>&1 <<'PY' || { cat "$tmp/zero" >&2; fail "::/64 books: the client failed"; }
+import socket, sys, time
+port = int(sys.argv[1])
+def conn(hdr):
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(hdr)
+    return s
+def echo(s):
+    try:
+        s.sendall(b"hi\n")
+        s.settimeout(3)
+        return s.recv(10)
+    except OSError:
+        return b""
+a = conn(b"PROXY TCP6 ::2 ::1 4000 %d\r\n" % port)
+print("a", echo(a))
+c = conn(b"PROXY TCP6 ::3 ::1 4001 %d\r\n" % port)
+print("c", echo(c))
+c.close()
+b = conn(b"PROXY UNKNOWN\r\n")
+print("check", echo(b))
+b.close()
+time.sleep(1)
+c = conn(b"PROXY TCP6 ::4 ::1 4002 %d\r\n" % port)
+print("after", echo(c))
+PY
+expect_match "$tmp/zero" "a b'HI\n'" "::2 is served (max_connections_per_ip 1)"
+expect_match "$tmp/zero" "c b''" "::3, the same /64, is refused"
+expect_match "$tmp/zero" "check b'HI\n'" "the balancer's UNKNOWN check is served"
+expect_match "$tmp/zero" "after b''" "after the check ends, ::4 of the same /64 is still refused"
+
+# A proxied connection lingers after close_after_reply as any does:
+# what the client sends after its reply is read and dropped until it
+# closes, never answered with a reset.
+python3 - "$pl" > "$tmp/linger" 2>&1 <<'PY' || { cat "$tmp/linger" >&2; fail "linger: the client failed"; }
+import socket, sys, time
+port = int(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", port), timeout=20)
+s.sendall(b"PROXY TCP4 192.0.2.30 127.0.0.1 4100 %d\r\nhello\n" % port)
+reply = b""
+while not reply.endswith(b"\n"):
+    b = s.recv(100)
+    if not b:
+        break
+    reply += b
+print("reply", reply)
+try:
+    for i in range(5):
+        s.sendall(b"x" * 100)
+        time.sleep(0.3)
+    print("more sent")
+    s.shutdown(socket.SHUT_WR)
+    print("end", "fin" if s.recv(100) == b"" else "data")
+except OSError as e:
+    print("end", type(e).__name__)
+PY
+expect_match "$tmp/linger" "reply b'HELLO\n'" "close_after_reply through PROXY: the reply"
+expect_match "$tmp/linger" "more sent" "then the client's further bytes are taken"
+expect_match "$tmp/linger" "end fin" "and the end is echod's FIN, not a reset"
 
 # Stopped with a connection still in its header: closed, not counted.
 pp tcp -w 60 --mode stall "$pa" v1,TCP4,192.0.2.24,40129 > "$tmp/stall" 2>&1 &

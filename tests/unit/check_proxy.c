@@ -115,6 +115,15 @@ START_TEST(test_v1_refused)
 	    &h, &why), 0);
 	ck_assert_int_eq(proxy_parse((const unsigned char *)line, 107, false,
 	    &h, &why), -1);
+	/* 107 bytes with the CRLF are the most; 108 are refused. */
+	line[105] = '\r';
+	line[106] = '\n';
+	ck_assert_int_eq(proxy_parse((const unsigned char *)line, 107, false,
+	    &h, &why), 107);
+	line[105] = 'x';
+	line[106] = '\r';
+	ck_assert_int_eq(proxy_parse((const unsigned char *)line, 107, false,
+	    &h, &why), -1);
 	/* A wrong first byte is known at once. */
 	ck_assert_int_eq(proxy_parse((const unsigned char *)"\x16\x03", 2,
 	    false, &h, &why), -1);
