@@ -15,6 +15,7 @@
 #include <grp.h>
 #include <libconfig.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -330,22 +331,34 @@ setting_path(const config_setting_t *s, char *buf, size_t len)
 	return m < 0 ? len : n + m;
 }
 
+/* "FILE:LINE: PATH", where setting s is: what leads a message on it.
+ * The top of the file has neither a line nor a name. */
+static char *
+setting_lead(const struct config_parser *p, const config_setting_t *s,
+    char *buf, size_t len)
+{
+	const char *file = config_setting_source_file(s);
+	char where[256];
+	size_t n;
+
+	n = (size_t)snprintf(buf, len, "%s", file != NULL ? file : p->path);
+	if (n < len && config_setting_source_line(s) > 0)
+		n += (size_t)snprintf(buf + n, len - n, ":%d",
+		    config_setting_source_line(s));
+	if (n < len && setting_path(s, where, sizeof(where)) > 0)
+		snprintf(buf + n, len - n, ": %s", where);
+	return buf;
+}
+
 /* Report a problem with setting s; its file, line and path lead. */
 static void __attribute__((format(printf, 3, 4)))
 parser_error(struct config_parser *p, const config_setting_t *s,
     const char *fmt, ...)
 {
-	const char *file = config_setting_source_file(s);
-	char where[256];
+	char lead[PATH_MAX + 300];
 	va_list ap;
 
-	fputs(file != NULL ? file : p->path, p->errors);
-	/* The top of the file has neither a line nor a name. */
-	if (config_setting_source_line(s) > 0)
-		fprintf(p->errors, ":%d", config_setting_source_line(s));
-	if (setting_path(s, where, sizeof(where)) > 0)
-		fprintf(p->errors, ": %s", where);
-	fputs(": ", p->errors);
+	fprintf(p->errors, "%s: ", setting_lead(p, s, lead, sizeof(lead)));
 	va_start(ap, fmt);
 	vfprintf(p->errors, fmt, ap);
 	va_end(ap);
@@ -353,22 +366,19 @@ parser_error(struct config_parser *p, const config_setting_t *s,
 	p->nerrors++;
 }
 
-/* A warning about setting s, led as parser_error leads its errors: it
- * goes to the log, and the file loads all the same. */
+/* A warning about setting s, led as an error is: it goes to the log,
+ * and the file loads all the same. */
 static void __attribute__((format(printf, 3, 4)))
 parser_warning(struct config_parser *p, const config_setting_t *s,
     const char *fmt, ...)
 {
-	const char *file = config_setting_source_file(s);
-	char where[256], msg[512];
+	char lead[PATH_MAX + 300], msg[512];
 	va_list ap;
 
-	(void)setting_path(s, where, sizeof(where));
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_warnx("%s:%d: %s: %s", file != NULL ? file : p->path,
-	    config_setting_source_line(s), where, msg);
+	log_warnx("%s: %s", setting_lead(p, s, lead, sizeof(lead)), msg);
 }
 
 static const char *
