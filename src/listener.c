@@ -295,9 +295,10 @@ listener_answer(struct shard *sh, const struct echod_listener_config *lc,
 {
 	struct ring *ring = sh->listener->server->ring;
 	unsigned char kept[RING_TEXT];
-	bool show = lc->log_messages && ring_on(ring);
+	bool logged = lc->log_messages && peer != NULL;
+	bool show = logged && ring_on(ring);
 
-	if (lc->log_messages)
+	if (logged)
 		listener_log_message(sh, lc, peer, msg, len);
 	if (show)
 		memcpy(kept, msg, len < RING_TEXT ? len : RING_TEXT);

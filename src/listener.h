@@ -196,7 +196,8 @@ void listener_log_message(struct shard *sh,
 /*
  * Answer msg[0..len-1] from peer in place with lc's transform; with
  * log_messages, log it (listener_log_message) and show it and its reply
- * on the console.
+ * on the console.  peer NULL: a balancer's own check (a PROXY LOCAL
+ * header), answered but not the class's, so neither logged nor shown.
  */
 void listener_answer(struct shard *sh, const struct echod_listener_config *lc,
     const struct sockaddr *peer, unsigned char *msg, size_t len);

@@ -413,10 +413,7 @@ tcp_conn_message(void *arg, unsigned char *p, size_t len)
 
 	COUNT(c->shard->messages_in, 1);
 	COUNT(c->shard->messages_out, 1);
-	if (c->quiet)
-		transform_chain_apply(lc->transform, p, len);
-	else
-		listener_answer(c->shard, lc, &c->peer.sa, p, len);
+	listener_answer(c->shard, lc, c->quiet ? NULL : &c->peer.sa, p, len);
 	if (lc->close_after_reply)
 		c->state = CONN_REPLIED;
 	return c->state == CONN_OPEN;

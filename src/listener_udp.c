@@ -279,10 +279,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			listener_refused(sh, client, no.why, no.what);
 			continue;
 		}
-		if (local)
-			transform_chain_apply(lc->transform, msg, len);
-		else
-			listener_answer(sh, lc, client, msg, len);
+		listener_answer(sh, lc, local ? NULL : client, msg, len);
 		b->iov[i].iov_base = msg;
 		b->iov[i].iov_len = len;
 		if (h->msg_controllen > 0)
