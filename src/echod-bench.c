@@ -67,6 +67,7 @@
 #include <openssl/x509v3.h>
 #endif
 
+#include "tls_reason.h"
 #include "util.h"
 
 #define PATTERN_LEN 61		/* prime: a shifted stream cannot match */
@@ -456,25 +457,6 @@ static SSL_CTX *tls_ctx;
 static const char *tls_name; /* verified, and sent unless an address */
 static bool tls_numeric;     /* it is an address: no SNI */
 static bool tls_told;	     /* a failure has been told */
-
-/* The reason of the oldest error OpenSSL queued, and the queue cleared. */
-static const char *
-tls_reason(char *buf, size_t len)
-{
-	unsigned long e = ERR_get_error();
-	const char *r = ERR_reason_error_string(e);
-
-	if (e == 0)
-		snprintf(buf, len, "unknown error");
-	else if (ERR_SYSTEM_ERROR(e))
-		snprintf(buf, len, "%s", strerror(ERR_GET_REASON(e)));
-	else if (r != NULL)
-		snprintf(buf, len, "%s", r);
-	else
-		ERR_error_string_n(e, buf, len);
-	ERR_clear_error();
-	return buf;
-}
 
 /* Say why the first session failed: where one fails, all usually do,
  * and the errors count alone would not say why. */

@@ -28,6 +28,7 @@
 #endif
 
 #include "client.h"
+#include "tls_reason.h"
 #include "util.h"
 
 #ifdef HAVE_OPENSSL
@@ -40,25 +41,6 @@ static struct {
 	bool numeric;	  /* name is an address: no SNI */
 	const char *name; /* --servername, or the host */
 } tls;
-
-/* The reason of the oldest error OpenSSL queued, and the queue cleared. */
-static const char *
-tls_reason(char *buf, size_t len)
-{
-	unsigned long e = ERR_get_error();
-	const char *r = ERR_reason_error_string(e);
-
-	if (e == 0)
-		snprintf(buf, len, "unknown error");
-	else if (ERR_SYSTEM_ERROR(e))
-		snprintf(buf, len, "%s", strerror(ERR_GET_REASON(e)));
-	else if (r != NULL)
-		snprintf(buf, len, "%s", r);
-	else
-		ERR_error_string_n(e, buf, len);
-	ERR_clear_error();
-	return buf;
-}
 
 static void
 tcp_tls_done(void)
