@@ -62,11 +62,34 @@ listener_new(struct echod_server *srv)
 	for (i = 0; i < srv->nworkers; i++) {
 		l->shards[i].listener = l;
 		l->shards[i].worker = &srv->workers[i];
+		l->shards[i].fd = -1;
 		LIST_INIT(&l->shards[i].conns);
 	}
 	return l;
 }
 
+
+/*
+ * socket_per_worker: l->fd and the rest of its group to the shards, one
+ * each.  Where there are fewer sockets than workers, the first goes to
+ * worker port % workers, so that several such listeners spread out.
+ * -1 if out of memory.
+ */
+static int
+listener_group(struct listener *l)
+{
+	unsigned int n = l->server->nworkers, k, j, first;
+	int *fds;
+
+	if ((fds = calloc(n, sizeof(*fds))) == NULL)
+		return -1;
+	k = sockets_group(l->server->sockets, l->fd, fds, n, l->name);
+	first = k < n ? (unsigned int)l->port % n : 0;
+	for (j = 0; j < k; j++)
+		l->shards[(first + j) % n].fd = fds[j];
+	free(fds);
+	return 0;
+}
 
 /* True if ai's address already appears earlier in the list from head. */
 static bool
@@ -130,6 +153,11 @@ listener_open(struct echod_server *srv, struct listener_list *list,
 		}
 		l->wildcard = addr_is_wildcard(ai->ai_addr);
 		snprintf(l->name, sizeof(l->name), "%s", name);
+		if (ops->socket_per_worker && listener_group(l) == -1) {
+			snprintf(err, errlen, "%s: out of memory", name);
+			listener_free(l);
+			break;
+		}
 		TAILQ_INSERT_TAIL(list, l, entry);
 	}
 	freeaddrinfo(res);

@@ -43,6 +43,11 @@ struct listener_ops {
 	/* Clients are connections, each a descriptor, on admit.c's books:
 	 * its descriptor cap and accept pauses apply. */
 	bool connections;
+	/* Each worker reads a socket of its own (sh->fd), in one
+	 * SO_REUSEPORT group (sockets_group): the kernel hands each
+	 * datagram to one of them, so it wakes one worker.  Else l->fd is
+	 * served as the protocol sees fit. */
+	bool socket_per_worker;
 	/* LISTENER_COUNTS_* of the counters this protocol keeps, and
 	 * 1 << enum refusal of each reason it turns clients away for. */
 	unsigned int counts;
@@ -100,7 +105,8 @@ struct shard {
 	/* udp: the settings this worker serves by, and the one it is
 	 * switching to (after the switch, from): each holds a reference. */
 	const struct echod_listener_config *lc, *next_lc;
-	struct event *read_ev;	 /* udp: this worker's watch on the socket */
+	int fd;			 /* socket_per_worker: its socket, or -1 */
+	struct event *read_ev;	 /* udp: this worker's watch on fd */
 	LIST_HEAD(, conn) conns; /* tcp: this worker's connections */
 	uint64_t messages_in;	 /* tcp: reads or lines; udp: datagrams */
 	uint64_t bytes_in;

@@ -1,8 +1,13 @@
 /*
  * listener_udp.c: UDP echo.  Every datagram gets exactly one reply, the
- * transformed bytes, sent from the listening socket to the sender.
- * Every worker watches every UDP socket; whichever wakes first reads a
- * batch with one recvmmsg() and answers it with one sendmmsg().
+ * transformed bytes, sent from the socket it came in on to the sender.
+ * Each worker reads a socket of its own, one of a SO_REUSEPORT group
+ * bound to the listener's address (listener.c, sockets_group): the
+ * kernel hands each datagram, by its flow, to one socket, so one worker
+ * wakes for it, reads a batch with one recvmmsg() and answers it with
+ * one sendmmsg().  Where systemd passed fewer sockets than there are
+ * workers and echod cannot bind more (PrivateNetwork=), each socket is
+ * still read by one worker alone; the rest serve other listeners.
  *
  * No datagram is answered that could start a loop or a reflection:
  * none from a source port below 1024 or in udp_ignore_ports or one of
@@ -235,8 +240,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	if ((n = recvmmsg(fd, b->msgs, UDP_BATCH, MSG_DONTWAIT, NULL)) == -1) {
-		/* EAGAIN: another worker took them; else EINTR, or an ICMP
-		 * error from an earlier reply. */
+		/* EINTR, or an ICMP error from an earlier reply. */
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			log_debug("%s: recvmmsg: %s", l->name, strerror(errno));
 		return;
@@ -299,7 +303,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 static void
 udp_watch(struct shard *sh)
 {
-	if (event_add(sh->read_ev, NULL) == -1)
+	if (sh->read_ev != NULL && event_add(sh->read_ev, NULL) == -1)
 		log_warnx("%s: worker %u cannot watch the socket",
 		    sh->listener->name, sh->worker->id);
 }
@@ -307,7 +311,8 @@ udp_watch(struct shard *sh)
 static void
 udp_unwatch(struct shard *sh)
 {
-	event_free(sh->read_ev);
+	if (sh->read_ev != NULL)
+		event_free(sh->read_ev);
 	sh->read_ev = NULL;
 }
 
@@ -322,10 +327,26 @@ udp_switch(struct shard *sh)
 	sh->next_lc = old;
 }
 
+/* A wildcard socket reports each datagram's destination; -1 if not. */
+static int
+udp_pktinfo(int fd, int family)
+{
+	int on = 1;
+
+	/* A dual-stack IPv6 socket sees IPv4 datagrams too. */
+	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) == -1)
+		return -1;
+	if (family == AF_INET6)
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+		    sizeof(on));
+	return 0;
+}
+
 /*
- * Every worker watches the socket, each with an event of its own on its
- * own loop: made here, added there.  A worker's udp_batch is made here
- * too, before it has a socket to read, so never while it reads one.
+ * Each worker with a socket watches it, with an event on its own loop:
+ * made here, added there.  Every worker keeps the settings, and a
+ * udp_batch, made here before it has a socket to read, so never while
+ * it reads one.
  */
 static int
 udp_start(struct listener *l, char *err, size_t errlen)
@@ -334,29 +355,24 @@ udp_start(struct listener *l, char *err, size_t errlen)
 	socklen_t sslen = sizeof(ss);
 	struct shard *sh;
 	unsigned int i;
-	int on = 1, rc = 0;
 
-	if (l->wildcard && getsockname(l->fd, (struct sockaddr *)&ss,
-	    &sslen) == 0) {
-		/* A dual-stack IPv6 socket sees IPv4 datagrams too. */
-		rc = setsockopt(l->fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
-		if (rc == 0 && ss.ss_family == AF_INET6)
-			rc = setsockopt(l->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO,
-			    &on, sizeof(on));
-	}
-	if (rc == -1) {
-		snprintf(err, errlen, "%s: PKTINFO: %s", l->name,
-		    strerror(errno));
+	if (getsockname(l->fd, (struct sockaddr *)&ss, &sslen) == -1) {
+		snprintf(err, errlen, "%s: %s", l->name, strerror(errno));
 		return -1;
 	}
 	for (i = 0; i < l->server->nworkers; i++) {
 		sh = &l->shards[i];
+		if (sh->fd != -1 && l->wildcard &&
+		    udp_pktinfo(sh->fd, ss.ss_family) == -1) {
+			snprintf(err, errlen, "%s: PKTINFO: %s", l->name,
+			    strerror(errno));
+			return -1;
+		}
 		if (sh->worker->udp == NULL &&
 		    (sh->worker->udp = udp_batch_new()) == NULL)
 			break;
-		sh->read_ev = event_new(sh->worker->base, l->fd,
-		    EV_READ | EV_PERSIST, udp_read_cb, sh);
-		if (sh->read_ev == NULL)
+		if (sh->fd != -1 && (sh->read_ev = event_new(sh->worker->base,
+		    sh->fd, EV_READ | EV_PERSIST, udp_read_cb, sh)) == NULL)
 			break;
 		sh->lc = l->conf;
 		config_ref(l->conf->config);
@@ -391,13 +407,19 @@ udp_switch_conf(struct listener *l)
 static void
 udp_stop(struct listener *l)
 {
+	struct shard *sh;
 	unsigned int i;
 
-	for (i = 0; i < l->server->nworkers; i++)
-		if (l->shards[i].read_ev != NULL) {
-			event_free(l->shards[i].read_ev);
-			l->shards[i].read_ev = NULL;
+	for (i = 0; i < l->server->nworkers; i++) {
+		sh = &l->shards[i];
+		if (sh->read_ev != NULL) {
+			event_free(sh->read_ev);
+			sh->read_ev = NULL;
 		}
+		if (sh->fd != -1 && sh->fd != l->fd)
+			close(sh->fd);
+		sh->fd = -1;
+	}
 	close(l->fd);
 }
 
@@ -421,6 +443,7 @@ udp_stats_text(const struct listener_stats *st, char *buf, size_t len)
 const struct listener_ops listener_udp_ops = {
 	.name = "udp",
 	.socktype = SOCK_DGRAM,
+	.socket_per_worker = true,
 	.counts = LISTENER_COUNTS_TRAFFIC | LISTENER_COUNTS_DROPPED,
 	.refusals = 1u << REFUSED_ACL | 1u << REFUSED_RATE |
 	    1u << REFUSED_LOOP | 1u << REFUSED_PROXY,

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,10 @@
 #include "sockets.h"
 #include "systemd.h"
 #include "util.h"
+
+#ifndef SO_NETNS_COOKIE /* Linux 5.14; older headers lack it */
+#define SO_NETNS_COOKIE 71
+#endif
 
 /* A full accept queue loses handshakes silently; SOMAXCONN may cap it. */
 #define LISTENER_BACKLOG 1024
@@ -91,12 +96,13 @@ sockets_take(struct sockets *s, int type, const struct sockaddr *sa)
 
 /*
  * A bound, non-blocking socket of type (SOCK_STREAM: listening too) at
- * sa, named name in errors; v6only for IPV6_V6ONLY.  -1 with err, and
+ * sa, named name in errors; v6only for IPV6_V6ONLY; reuseport to join
+ * the SO_REUSEPORT group of a socket already there.  -1 with err, and
  * errno as the failing call left it.
  */
 static int
 sockets_bind(int type, const struct sockaddr *sa, socklen_t salen,
-    bool v6only, const char *name, char *err, size_t errlen)
+    bool v6only, bool reuseport, const char *name, char *err, size_t errlen)
 {
 	int fd, on = 1, v6 = v6only, saved;
 	const char *what;
@@ -110,6 +116,11 @@ sockets_bind(int type, const struct sockaddr *sa, socklen_t salen,
 	if (type == SOCK_STREAM &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1) {
 		what = "SO_REUSEADDR: ";
+		goto fail;
+	}
+	if (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1) {
+		what = "SO_REUSEPORT: ";
 		goto fail;
 	}
 	/* Set either way: the system default (bindv6only) varies. */
@@ -146,7 +157,7 @@ sockets_open(struct sockets *s, int type, const struct sockaddr *sa,
 
 	if ((fd = sockets_take(s, type, sa)) != -1)
 		return fd;
-	return sockets_bind(type, sa, salen, v6only, name, err, errlen);
+	return sockets_bind(type, sa, salen, v6only, false, name, err, errlen);
 }
 
 int
@@ -162,6 +173,105 @@ sockets_open_numeric(struct sockets *s, const char *address, int port,
 	}
 	return sockets_open(s, SOCK_STREAM, &sa.sa, salen, false, name, err,
 	    errlen);
+}
+
+/* Whether fd is one that systemd passed. */
+static bool
+sockets_passed(const struct sockets *s, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < s->npassed; i++)
+		if (s->passed[i].fd == fd)
+			return true;
+	return false;
+}
+
+/*
+ * Whether fd lives in echod's own network namespace.  A unit with
+ * PrivateNetwork= passes sockets from the host's and gives echod one of
+ * its own: a socket bound there would join no group of theirs, and
+ * would see none of their traffic.  Unknown (a kernel before 5.14) is
+ * taken as no.
+ */
+static bool
+sockets_in_own_netns(int fd)
+{
+	uint64_t theirs, ours;
+	socklen_t len = sizeof(theirs);
+	bool same;
+	int probe;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &theirs, &len) == -1 ||
+	    (probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	len = sizeof(ours);
+	same = getsockopt(probe, SOL_SOCKET, SO_NETNS_COOKIE, &ours, &len) ==
+	    0 && ours == theirs;
+	close(probe);
+	return same;
+}
+
+/* A new socket in fd's SO_REUSEPORT group, which fd joins first; -1 with
+ * err and errno. */
+static int
+sockets_join(int fd, const char *name, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss), vlen;
+	int type, on = 1, v6 = 0;
+
+	vlen = sizeof(type);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &vlen) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	vlen = sizeof(v6);
+	if (ss.ss_family == AF_INET6)
+		(void)getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, &vlen);
+	return sockets_bind(type, (struct sockaddr *)&ss, len, v6 != 0, true,
+	    name, err, errlen);
+}
+
+unsigned int
+sockets_group(struct sockets *s, int fd, int *fds, unsigned int n,
+    const char *name)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss), tlen;
+	unsigned int k = 1;
+	char err[512];
+	int type, more;
+
+	fds[0] = fd;
+	tlen = sizeof(type);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1)
+		return k;
+	while (k < n && (more = sockets_take(s, type,
+	    (struct sockaddr *)&ss)) != -1)
+		fds[k++] = more;
+	if (k == n)
+		return k;
+	if (sockets_passed(s, fd) && !sockets_in_own_netns(fd)) {
+		log_info("%s: systemd passed %u socket%s for %u workers, from "
+		    "another network namespace (PrivateNetwork=): each is "
+		    "served by one worker", name, k, k == 1 ? "" : "s", n);
+		return k;
+	}
+	while (k < n) {
+		if ((more = sockets_join(fd, name, err, sizeof(err))) == -1) {
+			/* Not a reason to refuse the listener: fewer
+			 * workers serve it, each socket by one. */
+			log_warnx("%s; %u of %u workers serve it, each "
+			    "with a socket of its own", err, k, n);
+			break;
+		}
+		fds[k++] = more;
+	}
+	return k;
 }
 
 /* The port of a passed socket that the range could take; 0 if none. */

@@ -34,6 +34,19 @@ struct sockets *sockets_new(void);
 int sockets_open(struct sockets *, int type, const struct sockaddr *sa,
     socklen_t salen, bool v6only, const char *name, char *err,
     size_t errlen);
+/*
+ * Sockets for n workers at fd's address, one each, into fds[0..n-1]:
+ * fds[0] is fd, then other sockets systemd passed for that address (a
+ * socket unit with ReusePort= may list it more than once), then new
+ * ones bound there in fd's SO_REUSEPORT group.  A fd that echod bound
+ * was bound without SO_REUSEPORT and takes it only now, so another
+ * process that binds the address (a second echod) still fails with
+ * EADDRINUSE.  Returns
+ * how many there are: fewer than n (logged) where no more can be
+ * bound, as under PrivateNetwork=.
+ */
+unsigned int sockets_group(struct sockets *, int fd, int *fds,
+    unsigned int n, const char *name);
 /* sockets_open for a listening TCP socket at a numeric address and
  * port (an HTTP listener's). */
 int sockets_open_numeric(struct sockets *, const char *address, int port,

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Three workers: connections are dealt round robin and all served, every
-# worker reads the one UDP socket, line framing holds across them, and a
+# Three workers: connections are dealt round robin and all served, each
+# worker reads a UDP socket of its own, line framing holds across them, and a
 # SIGTERM with connections open on every worker exits cleanly (under
 # valgrind when it is installed: no errors, no leaks).
 # shellcheck source=tests/integration/lib.sh
@@ -37,7 +37,7 @@ for w in 0 1 2; do
 	expect_eq "$n" 20 "worker $w was dealt 20 of the 60 connections"
 done
 
-# Eight UDP sockets; whichever worker wakes first answers.
+# Eight UDP sockets, spread by the kernel over the workers' sockets.
 "$ECHOD_BENCH" -q -j -d 2 -c 8 -e upper udp 127.0.0.1 "$p" > "$tmp/udp.json" ||
     { cat "$tmp/udp.json" >&2; fail "echod-bench udp saw errors or mismatches"; }
 expect_eq "$(json_field "$tmp/udp.json" mismatches)" 0 "udp: no reply wrong"
