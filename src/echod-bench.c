@@ -33,8 +33,9 @@
  * order, and the oldest numbers are the first to time out.
  *
  * With --proxy each TCP connection starts with a PROXY header (v1 or
- * v2) in a write of its own, as soon as it is up and before a TLS
- * ClientHello; each datagram starts with one (v2 DGRAM, or the TCP4/TCP6
+ * v2), as soon as it is up: in the same write as the first message, as
+ * a balancer that has the client's first bytes sends them, but alone
+ * before a TLS ClientHello or a stream; each datagram starts with one (v2 DGRAM, or the TCP4/TCP6
  * line nginx sends).  It names --proxy-source plus the slot's number mod
  * --proxy-sources, and the socket's own port.
  */
@@ -969,18 +970,28 @@ slot_ready(struct slot *s)
 	slot_send(s);
 }
 
-/* TCP --proxy: the header, alone in one write, before anything else (a
- * TLS ClientHello too).  A new connection's buffer takes it whole. */
+/* TCP --proxy: the header, before anything else, with the first message
+ * in the same write (what of it went counts as sent), but alone before
+ * a TLS ClientHello or a stream.  A new connection's buffer takes the
+ * header whole. */
 static bool
 proxy_send(struct slot *s)
 {
 	unsigned char buf[PROXY_MAX];
 	size_t n = proxy_header(s, buf);
+	struct iovec iov[2] = {
+		{ .iov_base = buf, .iov_len = n },
+		{ .iov_base = msg, .iov_len = (size_t)opt.size },
+	};
+	struct msghdr mh = { .msg_iov = iov,
+	    .msg_iovlen = opt.tls || opt.mode == MODE_STREAM ? 1 : 2 };
+	ssize_t w = sendmsg(s->fd, &mh, MSG_NOSIGNAL);
 
-	if (send(s->fd, buf, n, MSG_NOSIGNAL) != (ssize_t)n) {
+	if (w < (ssize_t)n) {
 		slot_error(s);
 		return false;
 	}
+	s->sent = (uint64_t)w - n;
 	return true;
 }
 

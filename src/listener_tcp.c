@@ -857,7 +857,10 @@ tcp_proxy_start(struct conn *c)
 	c->state = CONN_PROXY;
 	c->deadline = clock_ms() + ECHOD_PROXY_SECONDS * 1000;
 	LIST_INSERT_HEAD(&l->proxy_waiting, c, entry);
-	tcp_proxy_wait(c);
+	/* A balancer often sends the header at once, or with the client's
+	 * first bytes: it may be in already, and no wait is needed. */
+	if (tcp_proxy_read(c))
+		tcp_proxy_wait(c);
 }
 
 /* Is the peer at sa one of proxy_from's balancers? */
