@@ -6,7 +6,15 @@
  * the unsent rest kept while reading pauses) and UDP (recvmmsg and
  * sendmmsg, 32 datagrams a call), both on one port of 127.0.0.1.
  *
- * usage: ref-echo [-u | -r] PORT     (-u: upper, -r: rot13)
+ * With -1, UDP goes one datagram per call instead: one recvfrom() and
+ * one sendto() each time epoll says the socket is readable, in place of
+ * the default's one recvmmsg() and one sendmmsg(): a batch of 1, the
+ * rest as it is.  With -l as well, up to the same 32 datagrams are read
+ * for each time epoll wakes it, one call each, so that only the system
+ * calls' batching differs from the default.  `make bench`'s UDP flood
+ * compares the three.
+ *
+ * usage: ref-echo [-1 [-l]] [-u | -r] PORT     (-u: upper, -r: rot13)
  */
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -36,6 +44,8 @@ static unsigned char table[256];
 static int identity = 1; /* echo: no pass over the bytes */
 static unsigned char rbuf[RBUF_SIZE];
 static int ep;
+static int one_by_one; /* -1: UDP one datagram per call */
+static int one_batch = 1; /* -l: BATCH of them for each readiness */
 static volatile sig_atomic_t stop;
 
 static void
@@ -170,6 +180,27 @@ udp_read(int fd)
 	sendmmsg(fd, msgs, n, MSG_DONTWAIT);
 }
 
+/* -1: one recvfrom() and one sendto(); -l: up to BATCH such pairs. */
+static void
+udp_read_one(int fd)
+{
+	static unsigned char data[DGRAM_MAX];
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < one_batch; i++) {
+		peerlen = sizeof(peer);
+		if ((n = recvfrom(fd, data, sizeof(data), MSG_DONTWAIT,
+		    (struct sockaddr *)&peer, &peerlen)) == -1)
+			return;
+		apply(data, n);
+		sendto(fd, data, n, MSG_DONTWAIT, (struct sockaddr *)&peer,
+		    peerlen);
+	}
+}
+
 static int
 listen_on(int type, int port)
 {
@@ -198,24 +229,43 @@ main(int argc, char *argv[])
 	static int tfd, ufd;
 	struct epoll_event ev, evs[256];
 	struct rlimit rl;
-	int c, i, n, port;
+	int bad = 0, c, i, n, port;
 
 	for (c = 0; c < 256; c++)
 		table[c] = (unsigned char)c;
-	if (argc == 3 && strcmp(argv[1], "-u") == 0)
-		for (c = 'a'; c <= 'z'; c++)
-			table[c] = (unsigned char)(c - 32);
-	else if (argc == 3 && strcmp(argv[1], "-r") == 0)
-		for (c = 0; c < 26; c++) {
-			table['a' + c] = (unsigned char)('a' + (c + 13) % 26);
-			table['A' + c] = (unsigned char)('A' + (c + 13) % 26);
+	while ((c = getopt(argc, argv, "1lur")) != -1)
+		switch (c) {
+		case '1':
+			one_by_one = 1;
+			break;
+		case 'l':
+			one_batch = BATCH;
+			break;
+		case 'u':
+			bad |= !identity; /* -u or -r, once */
+			for (i = 'a'; i <= 'z'; i++)
+				table[i] = (unsigned char)(i - 32);
+			identity = 0;
+			break;
+		case 'r':
+			bad |= !identity;
+			for (i = 0; i < 26; i++) {
+				table['a' + i] =
+				    (unsigned char)('a' + (i + 13) % 26);
+				table['A' + i] =
+				    (unsigned char)('A' + (i + 13) % 26);
+			}
+			identity = 0;
+			break;
+		default:
+			bad = 1;
+			break;
 		}
-	else if (argc != 2) {
-		fprintf(stderr, "usage: ref-echo [-u | -r] port\n");
+	if (bad || optind != argc - 1 || (one_batch > 1 && !one_by_one)) {
+		fprintf(stderr, "usage: ref-echo [-1 [-l]] [-u | -r] port\n");
 		return 1;
 	}
-	identity = argc == 2;
-	port = atoi(argv[argc - 1]);
+	port = atoi(argv[optind]);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
@@ -241,6 +291,8 @@ main(int argc, char *argv[])
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.ptr == &tfd)
 				tcp_accept(tfd);
+			else if (evs[i].data.ptr == &ufd && one_by_one)
+				udp_read_one(ufd);
 			else if (evs[i].data.ptr == &ufd)
 				udp_read(ufd);
 			else if (evs[i].events & EPOLLOUT)
