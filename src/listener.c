@@ -70,20 +70,20 @@ listener_new(struct echod_server *srv)
 
 
 /*
- * socket_per_worker: l->fd and the rest of its group to the shards, one
- * each.  Where there are fewer sockets than workers, the first goes to
+ * socket_per_worker: l->fd (passed by systemd if passed) and the rest of
+ * its group to the shards, one each.  Where there are fewer sockets than workers, the first goes to
  * worker port % workers, so that several such listeners spread out.
  * -1 if out of memory.
  */
 static int
-listener_group(struct listener *l)
+listener_group(struct listener *l, bool passed)
 {
 	unsigned int n = l->server->nworkers, k, j, first;
 	int *fds;
 
 	if ((fds = calloc(n, sizeof(*fds))) == NULL)
 		return -1;
-	k = sockets_group(l->server->sockets, l->fd, fds, n, l->name);
+	k = sockets_group(l->server->sockets, l->fd, passed, fds, n, l->name);
 	first = k < n ? (unsigned int)l->port % n : 0;
 	for (j = 0; j < k; j++)
 		l->shards[(first + j) % n].fd = fds[j];
@@ -110,6 +110,7 @@ listener_open(struct echod_server *srv, struct listener_list *list,
 	struct addrinfo hints, *res, *ai;
 	struct listener *l, *mark = TAILQ_LAST(list, listener_list);
 	char name[ECHOD_ADDRSTRLEN + 16], service[8], addr[ECHOD_ADDRSTRLEN];
+	bool passed;
 	int rc, fd;
 
 	*in_use = false;
@@ -130,8 +131,8 @@ listener_open(struct echod_server *srv, struct listener_list *list,
 		addr_format(ai->ai_addr, addr, sizeof(addr));
 		snprintf(name, sizeof(name), "%s %s", ops->name, addr);
 		if ((fd = sockets_open(srv->sockets, ai->ai_socktype,
-		    ai->ai_addr, ai->ai_addrlen, lc->ipv6_only, name, err,
-		    errlen)) == -1) {
+		    ai->ai_addr, ai->ai_addrlen, lc->ipv6_only, &passed, name,
+		    err, errlen)) == -1) {
 			*in_use = errno == EADDRINUSE;
 			break;
 		}
@@ -153,7 +154,7 @@ listener_open(struct echod_server *srv, struct listener_list *list,
 		}
 		l->wildcard = addr_is_wildcard(ai->ai_addr);
 		snprintf(l->name, sizeof(l->name), "%s", name);
-		if (ops->socket_per_worker && listener_group(l) == -1) {
+		if (ops->socket_per_worker && listener_group(l, passed) == -1) {
 			snprintf(err, errlen, "%s: out of memory", name);
 			listener_free(l);
 			break;

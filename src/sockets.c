@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +17,6 @@
 #include "sockets.h"
 #include "systemd.h"
 #include "util.h"
-
-#ifndef SO_NETNS_COOKIE /* Linux 5.14; older headers lack it */
-#define SO_NETNS_COOKIE 71
-#endif
 
 /* A full accept queue loses handshakes silently; SOMAXCONN may cap it. */
 #define LISTENER_BACKLOG 1024
@@ -48,7 +43,7 @@ sockets_new(void)
 	struct sockets *s;
 	struct passed_socket *ps;
 	socklen_t len;
-	int n = systemd_listen_fds(), i;
+	int n = systemd_listen_fds(), i, off = 0;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
@@ -71,6 +66,12 @@ sockets_new(void)
 		len = sizeof(ps->addr);
 		if (getsockname(ps->fd, (struct sockaddr *)&ps->addr, &len) == -1)
 			ps->type = -1;
+		/* systemd sets SO_REUSEADDR on datagram sockets too: there
+		 * it would let a program of any user that sets it as well
+		 * bind the port beside echod and take its datagrams. */
+		if (ps->type == SOCK_DGRAM && setsockopt(ps->fd, SOL_SOCKET,
+		    SO_REUSEADDR, &off, sizeof(off)) == -1)
+			log_warn("SO_REUSEADDR off on descriptor %d", ps->fd);
 		/* libevent and the UDP path want it non-blocking. */
 		(void)fcntl(ps->fd, F_SETFL, fcntl(ps->fd, F_GETFL) | O_NONBLOCK);
 	}
@@ -151,12 +152,18 @@ fail:
 /* A passed socket first, else a new one. */
 int
 sockets_open(struct sockets *s, int type, const struct sockaddr *sa,
-    socklen_t salen, bool v6only, const char *name, char *err, size_t errlen)
+    socklen_t salen, bool v6only, bool *passed, const char *name, char *err,
+    size_t errlen)
 {
 	int fd;
 
-	if ((fd = sockets_take(s, type, sa)) != -1)
+	if ((fd = sockets_take(s, type, sa)) != -1) {
+		if (passed != NULL)
+			*passed = true;
 		return fd;
+	}
+	if (passed != NULL)
+		*passed = false;
 	return sockets_bind(type, sa, salen, v6only, false, name, err, errlen);
 }
 
@@ -171,105 +178,57 @@ sockets_open_numeric(struct sockets *s, const char *address, int port,
 		snprintf(err, errlen, "%s: not a numeric address", name);
 		return -1;
 	}
-	return sockets_open(s, SOCK_STREAM, &sa.sa, salen, false, name, err,
-	    errlen);
-}
-
-/* Whether fd is one that systemd passed. */
-static bool
-sockets_passed(const struct sockets *s, int fd)
-{
-	size_t i;
-
-	for (i = 0; i < s->npassed; i++)
-		if (s->passed[i].fd == fd)
-			return true;
-	return false;
-}
-
-/*
- * Whether fd lives in echod's own network namespace.  A unit with
- * PrivateNetwork= passes sockets from the host's and gives echod one of
- * its own: a socket bound there would join no group of theirs, and
- * would see none of their traffic.  Unknown (a kernel before 5.14) is
- * taken as no.
- */
-static bool
-sockets_in_own_netns(int fd)
-{
-	uint64_t theirs, ours;
-	socklen_t len = sizeof(theirs);
-	bool same;
-	int probe;
-
-	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &theirs, &len) == -1 ||
-	    (probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		return false;
-	len = sizeof(ours);
-	same = getsockopt(probe, SOL_SOCKET, SO_NETNS_COOKIE, &ours, &len) ==
-	    0 && ours == theirs;
-	close(probe);
-	return same;
-}
-
-/* A new socket in fd's SO_REUSEPORT group, which fd joins first; -1 with
- * err and errno. */
-static int
-sockets_join(int fd, const char *name, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss), vlen;
-	int type, on = 1, v6 = 0;
-
-	vlen = sizeof(type);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
-	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &vlen) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1) {
-		snprintf(err, errlen, "%s: %s", name, strerror(errno));
-		return -1;
-	}
-	vlen = sizeof(v6);
-	if (ss.ss_family == AF_INET6)
-		(void)getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, &vlen);
-	return sockets_bind(type, (struct sockaddr *)&ss, len, v6 != 0, true,
-	    name, err, errlen);
+	return sockets_open(s, SOCK_STREAM, &sa.sa, salen, false, NULL, name,
+	    err, errlen);
 }
 
 unsigned int
-sockets_group(struct sockets *s, int fd, int *fds, unsigned int n,
-    const char *name)
+sockets_group(struct sockets *s, int fd, bool passed, int *fds,
+    unsigned int n, const char *name)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss), tlen;
+	socklen_t len = sizeof(ss), vlen;
 	unsigned int k = 1;
 	char err[512];
-	int type, more;
+	int type, on = 1, v6 = 0, more;
 
 	fds[0] = fd;
-	tlen = sizeof(type);
+	vlen = sizeof(type);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
-	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1)
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &vlen) == -1)
 		return k;
-	while (k < n && (more = sockets_take(s, type,
-	    (struct sockaddr *)&ss)) != -1)
-		fds[k++] = more;
-	if (k == n)
-		return k;
-	if (sockets_passed(s, fd) && !sockets_in_own_netns(fd)) {
-		log_info("%s: systemd passed %u socket%s for %u workers, from "
-		    "another network namespace (PrivateNetwork=): each is "
-		    "served by one worker", name, k, k == 1 ? "" : "s", n);
+	if (passed) {
+		/* Used as systemd set them up (owner, device, buffers):
+		 * more can come only from the unit. */
+		while (k < n && (more = sockets_take(s, type,
+		    (struct sockaddr *)&ss)) != -1)
+			fds[k++] = more;
+		if (k < n)
+			log_info("%s: %u socket%s passed by systemd for %u "
+			    "workers, each read by one worker; a socket unit "
+			    "with ReusePort=yes may list it once a worker",
+			    name, k, k == 1 ? "" : "s", n);
 		return k;
 	}
-	while (k < n) {
-		if ((more = sockets_join(fd, name, err, sizeof(err))) == -1) {
+	/* fd was bound without SO_REUSEPORT: whoever binds the address
+	 * from now on without it is still refused. */
+	vlen = sizeof(v6);
+	if (ss.ss_family == AF_INET6)
+		(void)getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, &vlen);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1) {
+		log_warn("%s: SO_REUSEPORT; one worker reads it", name);
+		return k;
+	}
+	for (; k < n; k++) {
+		if ((more = sockets_bind(type, (struct sockaddr *)&ss, len,
+		    v6 != 0, true, name, err, sizeof(err))) == -1) {
 			/* Not a reason to refuse the listener: fewer
 			 * workers serve it, each socket by one. */
 			log_warnx("%s; %u of %u workers serve it, each "
 			    "with a socket of its own", err, k, n);
 			break;
 		}
-		fds[k++] = more;
+		fds[k] = more;
 	}
 	return k;
 }
@@ -329,6 +288,21 @@ port_walk_next(struct port_walk *walk)
 	    (unsigned int)(walk->port_max - walk->port_min + 1));
 }
 
+/* Another passed for ps's type and address was taken: ps is one more
+ * than the workers could take. */
+static bool
+sockets_one_too_many(const struct sockets *s, const struct passed_socket *ps)
+{
+	size_t i;
+
+	for (i = 0; i < s->npassed; i++)
+		if (s->passed[i].taken && s->passed[i].type == ps->type &&
+		    addr_equal((const struct sockaddr *)&s->passed[i].addr,
+		    (const struct sockaddr *)&ps->addr))
+			return true;
+	return false;
+}
+
 /* Each passed socket must serve a listener. */
 int
 sockets_all_taken(const struct sockets *s, const char *path)
@@ -336,17 +310,23 @@ sockets_all_taken(const struct sockets *s, const char *path)
 	char name[ECHOD_ADDRSTRLEN + 16];
 	size_t i;
 
-	for (i = 0; i < s->npassed; i++)
-		if (!s->passed[i].taken) {
-			addr_format((struct sockaddr *)&s->passed[i].addr, name,
-			    sizeof(name));
+	for (i = 0; i < s->npassed; i++) {
+		if (s->passed[i].taken)
+			continue;
+		addr_format((struct sockaddr *)&s->passed[i].addr, name,
+		    sizeof(name));
+		if (sockets_one_too_many(s, &s->passed[i]))
+			log_errorx("%s: systemd passed the udp socket %s more "
+			    "times than echod has workers; list it at most "
+			    "that many times", path, name);
+		else
 			log_errorx("%s: the %s socket %s passed by systemd "
 			    "matches no listener; add one with that protocol, "
 			    "address and port", path,
 			    s->passed[i].type == SOCK_DGRAM ? "udp" : "tcp",
 			    name);
-			return -1;
-		}
+		return -1;
+	}
 	return 0;
 }
 

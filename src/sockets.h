@@ -29,23 +29,24 @@ struct sockets *sockets_new(void);
  * A socket of type (SOCK_STREAM: listening) at sa: the one systemd
  * passed for it, taken so that no other listener gets it, or else a new
  * non-blocking one bound there, named name in errors; v6only for
- * IPV6_V6ONLY.  -1 with err, and errno as the failing call left it.
+ * IPV6_V6ONLY; *passed (if not NULL) says which.  -1 with err, and errno
+ * as the failing call left it.
  */
 int sockets_open(struct sockets *, int type, const struct sockaddr *sa,
-    socklen_t salen, bool v6only, const char *name, char *err,
+    socklen_t salen, bool v6only, bool *passed, const char *name, char *err,
     size_t errlen);
 /*
- * Sockets for n workers at fd's address, one each, into fds[0..n-1]:
- * fds[0] is fd, then other sockets systemd passed for that address (a
- * socket unit with ReusePort= may list it more than once), then new
- * ones bound there in fd's SO_REUSEPORT group.  A fd that echod bound
- * was bound without SO_REUSEPORT and takes it only now, so another
+ * Sockets for n workers at fd's address, one each, into fds[0..n-1];
+ * fds[0] is fd.  A socket that systemd passed comes with the others it
+ * passed for that address (a socket unit with ReusePort=yes may list it
+ * more than once), and no more: they are used as systemd set them up.
+ * A socket that echod bound, without SO_REUSEPORT, takes it only now,
+ * and new ones are bound beside it in its group, so that another
  * process that binds the address (a second echod) still fails with
- * EADDRINUSE.  Returns
- * how many there are: fewer than n (logged) where no more can be
- * bound, as under PrivateNetwork=.
+ * EADDRINUSE.  Returns how many there are: fewer than n (logged) where
+ * no more were passed or could be bound.
  */
-unsigned int sockets_group(struct sockets *, int fd, int *fds,
+unsigned int sockets_group(struct sockets *, int fd, bool passed, int *fds,
     unsigned int n, const char *name);
 /* sockets_open for a listening TCP socket at a numeric address and
  * port (an HTTP listener's). */
