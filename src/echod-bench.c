@@ -10,7 +10,8 @@
  *            the lab's client does
  *   udp      C sockets, each with up to W datagrams in flight (1 by
  *            default: ping-pong); a reply not back within the time-out
- *            is counted lost and another message sent in its place
+ *            is counted lost and another message sent in its place;
+ *            replies read and messages sent up to UDP_BATCH a call
  *   idle     open C connections, check each with one message, then hold
  *            them all for the duration (for measuring server memory)
  *
@@ -74,6 +75,7 @@
 #define PATTERN_LEN 61		/* prime: a shifted stream cannot match */
 #define RBUF_SIZE (64 * 1024)
 #define SEQ_DIGITS 8		/* udp: a message's number, in its first bytes */
+#define UDP_BATCH 16		/* udp: datagrams a sendmmsg() or recvmmsg() */
 #define HIST_SIZE (1024 + 40 * 128)
 #define IDLE_RAMP 256		/* idle: connections being opened at a time */
 #define UDP_WINDOW_MAX 65536	/* udp: -w, datagrams in flight per socket */
@@ -155,6 +157,7 @@ static size_t seq_len;	 /* udp: the digits of a message's number */
 static uint64_t seq_mod; /* udp: 10 to the seq_len: numbers wrap there */
 static struct flight *flights;	 /* udp: every socket's ring */
 static unsigned char *phdrs;	 /* udp --proxy: every socket's header */
+static unsigned char *ubufs;	 /* udp: UDP_BATCH replies, -s + 1 each */
 static int proxy_af;		 /* --proxy-source's family */
 static unsigned char proxy_base[16]; /* its address, 4 or 16 bytes */
 static char proxy_first[INET6_ADDRSTRLEN], proxy_last[INET6_ADDRSTRLEN];
@@ -734,42 +737,60 @@ slot_connect(struct slot *s)
 	watch(s, EPOLLOUT, EPOLL_CTL_ADD);
 }
 
-/* udp: one datagram, the message after s's PROXY header (if any: an
- * empty iovec is none). */
-static ssize_t
-udp_xmit(struct slot *s)
-{
-	struct iovec iov[2] = {
-		{ .iov_base = s->phdr, .iov_len = s->phdr_len },
-		{ .iov_base = msg, .iov_len = (size_t)opt.size },
-	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-
-	return sendmsg(s->fd, &mh, MSG_NOSIGNAL);
-}
-
-/* udp: send messages until -w are in flight or the socket is full.  The
- * next number's place in the ring is free only when fewer than -w are. */
+/*
+ * udp: send messages until -w are in flight or the socket is full, up
+ * to UDP_BATCH with each sendmmsg(), so that the load costs as little
+ * CPU as it can beside the server.  The next number's place in the ring
+ * is free only when fewer than -w are.  A datagram is s's PROXY header
+ * (if any: an empty iovec is none), its number, and the rest of msg.
+ */
 static void
 udp_send(struct slot *s)
 {
+	struct mmsghdr mm[UDP_BATCH];
+	struct iovec iov[UDP_BATCH][3];
+	unsigned char digits[UDP_BATCH][SEQ_DIGITS];
 	struct flight *f;
+	double t = now();
+	int k, i, sent;
 
-	while (!(f = &s->win[s->seq % (uint64_t)opt.window])->out) {
-		number_message(s->seq, msg);
-		f->t0 = now();
-		if (udp_xmit(s) == -1) {
+	for (;;) {
+		for (k = 0; k < UDP_BATCH; k++) {
+			f = &s->win[(s->seq + (uint64_t)k) %
+			    (uint64_t)opt.window];
+			if (f->out || (uint64_t)k >= (uint64_t)opt.window)
+				break;
+			number_message(s->seq + (uint64_t)k, digits[k]);
+			iov[k][0].iov_base = s->phdr;
+			iov[k][0].iov_len = s->phdr_len;
+			iov[k][1].iov_base = digits[k];
+			iov[k][1].iov_len = seq_len;
+			iov[k][2].iov_base = msg + seq_len;
+			iov[k][2].iov_len = (size_t)opt.size - seq_len;
+			memset(&mm[k], 0, sizeof(mm[k]));
+			mm[k].msg_hdr.msg_iov = iov[k];
+			mm[k].msg_hdr.msg_iovlen = 3;
+		}
+		if (k == 0)
+			return;
+		if ((sent = sendmmsg(s->fd, mm, (unsigned int)k,
+		    MSG_NOSIGNAL)) == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return; /* until EPOLLOUT */
-			/* An earlier datagram's ICMP: this one counts lost
+			/* An earlier datagram's ICMP: the first counts lost
 			 * when its time-out passes, as if sent. */
 			if (errno != ECONNREFUSED) {
 				slot_error(s);
 				return;
 			}
+			sent = 1;
 		}
-		f->seq = s->seq++;
-		f->out = true;
+		for (i = 0; i < sent; i++) {
+			f = &s->win[s->seq % (uint64_t)opt.window];
+			f->t0 = t;
+			f->seq = s->seq++;
+			f->out = true;
+		}
 	}
 }
 
@@ -867,15 +888,17 @@ udp_awaited(struct slot *s, int64_t number)
 	return f->out && f->seq == seq ? f : NULL;
 }
 
-/* udp: a reply of n bytes (in rbuf) on s: its message's place is free
- * for the next, whether the reply is right or not. */
+/* udp: a reply of n bytes at buf on s (truncated: longer than any
+ * reply): its message's place is free for the next, whether the reply
+ * is right or not. */
 static void
-udp_reply(struct slot *s, size_t n)
+udp_reply(struct slot *s, const unsigned char *buf, size_t n,
+    bool truncated, double t)
 {
-	int64_t number = reply_number(rbuf, n);
+	int64_t number = reply_number(buf, n);
 	struct flight *f = udp_awaited(s, number);
-	bool right = number >= 0 && n == (size_t)opt.size &&
-	    memcmp(rbuf + seq_len, want + seq_len, n - seq_len) == 0;
+	bool right = !truncated && number >= 0 && n == (size_t)opt.size &&
+	    memcmp(buf + seq_len, want + seq_len, n - seq_len) == 0;
 
 	if (!right)
 		stats.mismatches++;
@@ -884,7 +907,48 @@ udp_reply(struct slot *s, size_t n)
 	f->out = false;
 	if (right) {
 		stats.messages++;
-		hist_add(now() - f->t0);
+		hist_add(t - f->t0);
+	}
+}
+
+/* udp: the replies waiting on s, up to UDP_BATCH with each recvmmsg()
+ * and 64 in all, then as many messages in their place. */
+static void
+udp_read(struct slot *s)
+{
+	struct mmsghdr mm[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	int i, n, got = 0;
+	double t;
+
+	while (got < 64) {
+		for (i = 0; i < UDP_BATCH; i++) {
+			iov[i].iov_base = ubufs + (size_t)i * ((size_t)opt.size + 1);
+			iov[i].iov_len = (size_t)opt.size + 1;
+			memset(&mm[i], 0, sizeof(mm[i]));
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		if ((n = recvmmsg(s->fd, mm, UDP_BATCH, MSG_DONTWAIT,
+		    NULL)) == -1) {
+			/* ECONNREFUSED: an earlier datagram's ICMP; the
+			 * time-out counts. */
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNREFUSED) {
+				slot_error(s);
+				return;
+			}
+			break;
+		}
+		t = now();
+		for (i = 0; i < n; i++) {
+			stats.bytes += mm[i].msg_len;
+			udp_reply(s, iov[i].iov_base, mm[i].msg_len,
+			    mm[i].msg_len > (unsigned int)opt.size, t);
+		}
+		got += n;
+		if (n < UDP_BATCH)
+			break;
 	}
 	udp_send(s);
 }
@@ -923,10 +987,6 @@ slot_read_once(struct slot *s)
 		s->received += n;
 		return true;
 	}
-	if (opt.mode == MODE_UDP) {
-		udp_reply(s, (size_t)n);
-		return s->fd != -1;
-	}
 	left = (size_t)opt.size - s->received;
 	expected = want + s->received;
 	if ((size_t)n > left || memcmp(rbuf, expected, n)) {
@@ -946,10 +1006,11 @@ slot_read_once(struct slot *s)
 static void
 slot_read(struct slot *s)
 {
-	int n = 0;
-
-	while (slot_read_once(s) && (slot_pending(s) ||
-	    (opt.mode == MODE_UDP && ++n < 64)))
+	if (opt.mode == MODE_UDP) {
+		udp_read(s);
+		return;
+	}
+	while (slot_read_once(s) && slot_pending(s))
 		continue;
 }
 
@@ -1468,6 +1529,9 @@ main(int argc, char *argv[])
 	if (opt.mode == MODE_UDP && opt.proxy != 0 &&
 	    (phdrs = malloc((size_t)opt.conns * PROXY_MAX)) == NULL)
 		die("out of memory");
+	if (opt.mode == MODE_UDP && (ubufs = malloc(UDP_BATCH *
+	    ((size_t)opt.size + 1))) == NULL)
+		die("out of memory");
 #ifdef HAVE_OPENSSL
 	if (opt.tls)
 		tls_setup();
@@ -1531,6 +1595,7 @@ main(int argc, char *argv[])
 	free(slots);
 	free(flights);
 	free(phdrs);
+	free(ubufs);
 #ifdef HAVE_OPENSSL
 	SSL_CTX_free(tls_ctx);
 #endif
