@@ -202,8 +202,15 @@ expect_match "$tmp/echod.log" "took over 10 s to send its request" "and that is 
 echod_alive
 expect_eq "$("$ECHOD_TCP" -m still 127.0.0.1 "$p")" STILL "echod still serves"
 
-# SIGUSR1 writes every counter to the log.
-kill -USR1 "$echod_pid"
+# SIGUSR1 writes every counter to the log.  The last client's close may
+# not have reached echod yet: asked again until it has.
+usr1_settled() {
+	kill -USR1 "$echod_pid"
+	sleep 0.2
+	grep "SIGUSR1: tcp 127.0.0.1:$p: " "$tmp/echod.log" | tail -n 1 |
+	    grep -qF "6 connections (2 open)"
+}
+wait_for usr1_settled || fail "no SIGUSR1 line with 2 connections open"
 wait_for grep -q "SIGUSR1: udp 127.0.0.1:$p:" "$tmp/echod.log" || fail "no SIGUSR1 lines"
 expect_match "$tmp/echod.log" "SIGUSR1: tcp 127.0.0.1:$p: 6 connections (2 open), 6 messages (22 bytes)" "SIGUSR1: the tcp listener's counts"
 expect_match "$tmp/echod.log" "refused 1 by allow/deny, 0 at a limit" "SIGUSR1: its refusal"
