@@ -358,6 +358,8 @@ listener_stats(const struct listener *l, struct listener_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->accepted = l->accepted;
 	st->open = l->open;
+	st->proxy = l->conf->proxy_protocol;
+	st->tls = l->conf->tls != NULL;
 	for (i = 0; i < l->server->nworkers; i++) {
 		sh = &l->shards[i];
 		st->messages_in += COUNTED(sh->messages_in);
@@ -370,6 +372,22 @@ listener_stats(const struct listener *l, struct listener_stats *st)
 		for (k = 0; k < REFUSED_KINDS; k++)
 			st->refused[k] += COUNTED(sh->refused[k]);
 	}
+}
+
+char *
+listener_refused_more(const struct listener_stats *st, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (st->proxy || st->refused[REFUSED_PROXY] > 0)
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0,
+		    ", %llu for PROXY",
+		    (unsigned long long)st->refused[REFUSED_PROXY]);
+	if (st->tls || st->refused[REFUSED_TLS] > 0)
+		(void)snprintf(buf + n, n < len ? len - n : 0, ", %llu for TLS",
+		    (unsigned long long)st->refused[REFUSED_TLS]);
+	return buf;
 }
 
 char *

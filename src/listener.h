@@ -219,9 +219,15 @@ struct listener_stats {
 	uint64_t idle_closed;	 /* tcp */
 	uint64_t unlogged;
 	uint64_t refused[REFUSED_KINDS];
+	bool proxy, tls; /* its settings now: proxy_protocol, a tls group */
 };
 /* l's counters now (main thread: l->accepted and l->open are its). */
 void listener_stats(const struct listener *l, struct listener_stats *st);
+/* The refusals that only some listeners make, for the end of a stats
+ * line's list: ", 2 for PROXY, 1 for TLS", each where the listener is
+ * set for it or counted some; empty if neither. */
+char *listener_refused_more(const struct listener_stats *st, char *buf,
+    size_t len);
 /* st in words, for the log: "3 connections (1 open), 9 messages ...". */
 char *listener_stats_text(const struct listener *l,
     const struct listener_stats *st, char *buf, size_t len);

@@ -1043,18 +1043,18 @@ tcp_pause(struct listener *l, bool paused)
 static void
 tcp_stats_text(const struct listener_stats *st, char *buf, size_t len)
 {
+	char more[64];
+
 #define N(x) ((unsigned long long)(x))
 	snprintf(buf, len, "%llu connections (%llu open), %llu "
 	    "messages (%llu bytes), %llu replies (%llu bytes), %llu "
-	    "closed idle; refused %llu by allow/deny, %llu at a limit, "
-	    "%llu for PROXY, %llu for TLS; %llu messages over log_rate not "
-	    "logged",
+	    "closed idle; refused %llu by allow/deny, %llu at a limit%s; "
+	    "%llu messages over log_rate not logged",
 	    N(st->accepted), N(st->open), N(st->messages_in),
 	    N(st->bytes_in), N(st->messages_out), N(st->bytes_out),
 	    N(st->idle_closed), N(st->refused[REFUSED_ACL]),
-	    N(st->refused[REFUSED_LIMIT]), N(st->refused[REFUSED_PROXY]),
-	    N(st->refused[REFUSED_TLS]),
-	    N(st->unlogged));
+	    N(st->refused[REFUSED_LIMIT]),
+	    listener_refused_more(st, more, sizeof(more)), N(st->unlogged));
 #undef N
 }
 

@@ -427,16 +427,18 @@ udp_stop(struct listener *l)
 static void
 udp_stats_text(const struct listener_stats *st, char *buf, size_t len)
 {
+	char more[64];
+
 #define N(x) ((unsigned long long)(x))
 	snprintf(buf, len, "%llu datagrams (%llu bytes), %llu replies "
 	    "(%llu bytes), %llu dropped; refused %llu by allow/deny, "
-	    "%llu over udp_rate, %llu from a source never answered, "
-	    "%llu for PROXY; %llu over log_rate not logged",
+	    "%llu over udp_rate, %llu from a source never answered%s; "
+	    "%llu over log_rate not logged",
 	    N(st->messages_in), N(st->bytes_in), N(st->messages_out),
 	    N(st->bytes_out), N(st->dropped),
 	    N(st->refused[REFUSED_ACL]), N(st->refused[REFUSED_RATE]),
-	    N(st->refused[REFUSED_LOOP]), N(st->refused[REFUSED_PROXY]),
-	    N(st->unlogged));
+	    N(st->refused[REFUSED_LOOP]),
+	    listener_refused_more(st, more, sizeof(more)), N(st->unlogged));
 #undef N
 }
 

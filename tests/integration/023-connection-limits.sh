@@ -45,6 +45,6 @@ ok "room in all once others closed"
 
 stop_echod
 # 5 refused above, and any that asked again too early.
-n=$(sed -n "s/^echod: closed tcp 127.0.0.1:$a: .*refused 0 by allow\/deny, \([0-9]*\) at a limit, .*/\1/p" "$tmp/echod.log")
+n=$(sed -n "s/^echod: closed tcp 127.0.0.1:$a: .*refused 0 by allow\/deny, \([0-9]*\) at a limit; .*/\1/p" "$tmp/echod.log")
 [ "${n:-0}" -ge 5 ] || fail "listener a's refusals: '$n', expected 5 or more"
 ok "refusals are counted per listener: $n"

@@ -199,7 +199,7 @@ stop_echod
 expect_match "$tmp/echod.log" "closed udp [::]:$p: 5 datagrams" "udp: 5 datagrams counted"
 over=$(sed -n "s/^echod: closed udp \\[::\\]:$p: .*, \\([0-9]*\\) over udp_rate, .*/\\1/p" "$tmp/echod.log")
 expect_eq "$over" $((1 - nb)) "udp: ::b's refused datagram counted over udp_rate"
-n=$(sed -n "s/^echod: closed tcp \\[::\\]:$p: .*refused 0 by allow\\/deny, \\([0-9]*\\) at a limit, .*/\\1/p" "$tmp/echod.log")
+n=$(sed -n "s/^echod: closed tcp \\[::\\]:$p: .*refused 0 by allow\\/deny, \\([0-9]*\\) at a limit; .*/\\1/p" "$tmp/echod.log")
 [ "${n:-0}" -ge 3 ] || fail "tcp refusals at a limit: '$n', expected 3 or more"
 ok "tcp: refusals counted: $n"
 

@@ -848,7 +848,7 @@ tls_refused() {
 	    [ \$(grep -c \"SIGUSR1: tcp 127.0.0.1:$pu: \" \"$tmp/echod.log\") -gt $1 ]" ||
 	    fail "no SIGUSR1 line"
 	grep "SIGUSR1: tcp 127.0.0.1:$pu: " "$tmp/echod.log" | tail -n 1 |
-	    sed -n 's/.* for PROXY, \([0-9]*\) for TLS;.*/\1/p'
+	    sed -n 's/.* \([0-9]*\) for TLS;.*/\1/p'
 }
 before=$(tls_refused 0)
 (printf 'first\n'; sleep 2; printf 'R\n'; sleep 2; printf 'second\n'; sleep 2) |

@@ -159,4 +159,4 @@ tshark -n -r "$tmp/lab.pcapng" -o "tls.keylog_file:$tmp/keys.log" \
 expect_match "$tmp/decrypted.hex" "$said" "tls with the key log: the sentence"
 expect_match "$tmp/decrypted.hex" "$upper" "tls with the key log: its reply"
 stop_echod
-expect_match "$tmp/echod.log" "closed tcp 127.0.0.1:$tls: 3 connections (0 open), 1 messages (43 bytes), 1 replies (43 bytes), 0 closed idle; refused 0 by allow/deny, 0 at a limit, 0 for PROXY, 2 for TLS;" "tls: both failed handshakes are counted"
+expect_match "$tmp/echod.log" "closed tcp 127.0.0.1:$tls: 3 connections (0 open), 1 messages (43 bytes), 1 replies (43 bytes), 0 closed idle; refused 0 by allow/deny, 0 at a limit, 2 for TLS;" "tls: both failed handshakes are counted"
