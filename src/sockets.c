@@ -80,19 +80,31 @@ sockets_new(void)
 	return s;
 }
 
-/* The socket passed by systemd for type at sa, taken; -1 if none. */
-static int
-sockets_take(struct sockets *s, int type, const struct sockaddr *sa)
+/* A socket passed by systemd for type at sa, taken already or not as
+ * taken says; NULL if none. */
+static struct passed_socket *
+sockets_find(const struct sockets *s, int type, const struct sockaddr *sa,
+    bool taken)
 {
 	size_t i;
 
 	for (i = 0; i < s->npassed; i++)
-		if (!s->passed[i].taken && s->passed[i].type == type &&
-		    addr_equal((struct sockaddr *)&s->passed[i].addr, sa)) {
-			s->passed[i].taken = true;
-			return s->passed[i].fd;
-		}
-	return -1;
+		if (s->passed[i].taken == taken && s->passed[i].type == type &&
+		    addr_equal((struct sockaddr *)&s->passed[i].addr, sa))
+			return &s->passed[i];
+	return NULL;
+}
+
+/* The socket passed by systemd for type at sa, taken; -1 if none. */
+static int
+sockets_take(struct sockets *s, int type, const struct sockaddr *sa)
+{
+	struct passed_socket *ps = sockets_find(s, type, sa, false);
+
+	if (ps == NULL)
+		return -1;
+	ps->taken = true;
+	return ps->fd;
 }
 
 /*
@@ -288,21 +300,6 @@ port_walk_next(struct port_walk *walk)
 	    (unsigned int)(walk->port_max - walk->port_min + 1));
 }
 
-/* Another passed for ps's type and address was taken: ps is one more
- * than the workers could take. */
-static bool
-sockets_one_too_many(const struct sockets *s, const struct passed_socket *ps)
-{
-	size_t i;
-
-	for (i = 0; i < s->npassed; i++)
-		if (s->passed[i].taken && s->passed[i].type == ps->type &&
-		    addr_equal((const struct sockaddr *)&s->passed[i].addr,
-		    (const struct sockaddr *)&ps->addr))
-			return true;
-	return false;
-}
-
 /* Each passed socket must serve a listener. */
 int
 sockets_all_taken(const struct sockets *s, const char *path)
@@ -315,7 +312,11 @@ sockets_all_taken(const struct sockets *s, const char *path)
 			continue;
 		addr_format((struct sockaddr *)&s->passed[i].addr, name,
 		    sizeof(name));
-		if (sockets_one_too_many(s, &s->passed[i]))
+		/* udp: another for its address was taken, one a
+		 * worker, and this is one more than they could take. */
+		if (s->passed[i].type == SOCK_DGRAM && sockets_find(s,
+		    SOCK_DGRAM, (struct sockaddr *)&s->passed[i].addr,
+		    true) != NULL)
 			log_errorx("%s: systemd passed the udp socket %s more "
 			    "times than echod has workers; list it at most "
 			    "that many times", path, name);
