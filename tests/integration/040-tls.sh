@@ -559,6 +559,7 @@ expect_eq "$(cat "$tmp/out")" "$(printf 'FIRST\nSECOND')" "close_after_reply: ec
 # suppress_ragged_eofs is off).
 python3 - "$tmp/a.pem" "$pu" "$pc" "$pi" > "$tmp/blocking" 2>&1 <<'PY' ||
 import socket, ssl, sys
+from peer import read_exactly
 ca, pu, pc, pi = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 ctx = ssl.create_default_context(cafile=ca)
 
@@ -583,9 +584,7 @@ def socket_end(raw):
 
 s = conn(pu)
 s.sendall(b"unwrap me")
-got = b""
-while len(got) < 9:
-    got += s.recv(9 - len(got))
+got = read_exactly(s, 9)
 raw = s.unwrap()
 print("unwrap:", got.decode(), "then", socket_end(raw))
 s = conn(pc)
@@ -633,20 +632,13 @@ ok "every key log line in the NSS format"
 # are counted, a connect-and-close is not.
 # shellcheck disable=SC2016 # Python, not shell
 stall='
-import socket, ssl, sys
+import socket, sys
+from peer import client_hello, read_to_end
 port, how, source = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 s = socket.create_connection(("127.0.0.1", port), timeout=60,
                              source_address=(source, 0))
 if how == "half":
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    out = ssl.MemoryBIO()
-    o = ctx.wrap_bio(ssl.MemoryBIO(), out)
-    try:
-        o.do_handshake()
-    except ssl.SSLWantReadError:
-        pass
-    hello = out.read()
+    hello = client_hello()
     s.sendall(hello[:len(hello) // 2])
 elif how == "garbage":
     s.sendall(b"GET / HTTP/1.0\r\n\r\n")
@@ -654,18 +646,7 @@ elif how == "close":
     s.close()
     print("closed")
     sys.exit(0)
-got, end = b"", "open after 60 s"
-try:
-    while True:
-        b = s.recv(4096)
-        if not b:
-            end = "fin"
-            break
-        got += b
-except ConnectionResetError:
-    end = "reset"
-except socket.timeout:
-    pass
+got, end = read_to_end(s, 60)
 echo = b"GET" in got or b"get" in got
 print(how, "ended:", end, "echo:", "yes" if echo else "no")
 '
@@ -866,17 +847,9 @@ ok "after the renegotiation, a new client is served"
 # sent a byte every half second is cut off (handshake_timeout 2) long
 # before its last byte, not kept alive by each byte.
 python3 - "$ph" > "$tmp/trickle" 2>&1 <<'PY' || { cat "$tmp/trickle" >&2; fail "trickle: the client failed"; }
-import socket, ssl, sys, time
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-obj = ctx.wrap_bio(inc, out, server_side=False)
-try:
-    obj.do_handshake()
-except ssl.SSLWantReadError:
-    pass
-hello = out.read()
+import socket, sys, time
+from peer import client_hello
+hello = client_hello()
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
 sent, how = 0, None
 try:

@@ -62,17 +62,13 @@ expect_eq "$(printf '%s' "$sentence" | "$PROBE" tcp -w 10 127.0.0.1 "$rot")" \
     "gur dhvpx oebja sbk whzcf bire gur ynml qbt" "rot13: the reply"
 reply=$(python3 - "$tls" "$tmp/cert.pem" "$sentence" <<'PY'
 import socket, ssl, sys
+from peer import read_exactly
 port, ca, text = int(sys.argv[1]), sys.argv[2], sys.argv[3].encode()
 ctx = ssl.create_default_context(cafile=ca)
 with socket.create_connection(("127.0.0.1", port), timeout=20) as raw:
     with ctx.wrap_socket(raw, server_hostname="localhost") as s:
         s.sendall(text)
-        got = b""
-        while len(got) < len(text):
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            got += chunk
+        got = read_exactly(s, len(text))
         s.unwrap()  # close_notify both ways: a clean end
 print(got.decode())
 PY
@@ -129,18 +125,10 @@ printf 'GET / HTTP/1.0\r\n\r\n' | "$PROBE" tcp -w 10 127.0.0.1 "$tls" > "$tmp/ga
 grep -q "GET" "$tmp/garbage" && fail "garbage was echoed"
 ok "garbage gets no echo"
 python3 - "$tls" <<'PY' || fail "the half handshake"
-import socket, ssl, sys
+import socket, sys
+from peer import client_hello
 # The first half of a real ClientHello, then a close.
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-obj = ctx.wrap_bio(inc, out, server_side=False)
-try:
-    obj.do_handshake()
-except ssl.SSLWantReadError:
-    pass
-hello = out.read()
+hello = client_hello()
 with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20) as s:
     s.sendall(hello[: len(hello) // 2])
 PY

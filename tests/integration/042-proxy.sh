@@ -67,6 +67,8 @@ import sys
 import threading
 import time
 
+from peer import read_exactly, read_to_end
+
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 
 
@@ -114,23 +116,6 @@ def header(spec, port, dgram):
 def shown(b):
     """Bytes as text on one line: controls and the rest escaped."""
     return b.decode("latin-1").encode("unicode_escape").decode()
-
-
-def read_to_end(s, wait):
-    got, end = b"", "open after %g s" % wait
-    s.settimeout(wait)
-    try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                end = "fin"
-                break
-            got += b
-    except ConnectionResetError:
-        end = "reset"
-    except socket.timeout:
-        pass
-    return got, end
 
 
 def send(s, data):
@@ -197,12 +182,7 @@ def tcp(a):
             s.sendall(hdr)
             t = ctx.wrap_socket(s, server_hostname="localhost")
             t.sendall(data)
-            got = b""
-            while len(got) < len(data):
-                b = t.recv(65536)
-                if not b:
-                    break
-                got += b
+            got = read_exactly(t, len(data))
             version = t.version()
             s = t.unwrap()
         else:
@@ -258,18 +238,7 @@ def perip(a):
         s = socket.create_connection(("127.0.0.1", a.port), timeout=30,
                                      source_address=("127.0.0.1", 0))
         send(s, header(hspec, a.port, False) + msg)
-        got, end = b"", "open"
-        try:
-            while len(got) < len(msg):
-                b = s.recv(65536)
-                if not b:
-                    end = "fin"
-                    break
-                got += b
-        except ConnectionResetError:
-            end = "reset"
-        except socket.timeout:
-            end = "open after 30 s"
+        got, end = read_to_end(s, 30, len(msg))
         return s, "%s %s" % (got.decode() or "nothing", end)
 
     one, r = conn("v1,TCP4,192.0.2.50,40150", b"one")

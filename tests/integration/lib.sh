@@ -7,6 +7,10 @@
 # and the like) comes from Makefile.am's AM_TESTS_ENVIRONMENT.
 set -u
 
+# The tests' Python clients import peer.py from here.
+PYTHONPATH=$(dirname "$TESTLIB")${PYTHONPATH:+:$PYTHONPATH}
+export PYTHONPATH
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echod-test.XXXXXX")
 echod_pid=
 echod_wrap=
